@@ -1,0 +1,5 @@
+import type { Command } from '../command.js';
+import { extractCommand } from './extract.js';
+
+/** Every subcommand, in the order `fruits --help` lists them. */
+export const commands: Command[] = [extractCommand];

@@ -1,0 +1,16 @@
+import { UsageError } from './command.js';
+
+/** Parses a whole number option, with the option's name in the error. */
+export function intOption(name: string, value: string | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be a whole number ≥ ${min}, not "${value}"`);
+  return n;
+}
+
+export function fractionOption(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(n > 0 && n <= 1)) throw new UsageError(`--${name} must be a number in (0, 1], not "${value}"`);
+  return n;
+}

@@ -1,0 +1,25 @@
+import type { Manifest } from '../dataset/manifest.js';
+import { formatSeconds } from './progress.js';
+
+/** The human summary of a finished run, shared by `extract` (at the end) and `inspect`. */
+export function formatSummary(m: Manifest): string {
+  const t = m.timings;
+  const ms = (x: number) => `${(x / 1000).toFixed(2)} s`;
+  const lines = [
+    `run        ${m.runId}  (${m.engine})`,
+    `input      ${m.input}`,
+    `output     ${m.output}`,
+    `images     ${m.counts.features} with features, ${m.counts.errors} failed, ${m.counts.listed} listed, ${m.counts.classes} classes, ${m.counts.shards} shards`,
+    `model      ${m.model.file} (sha256 ${m.model.sha256.slice(0, 16)}…), ${m.model.featureDim}-d features`,
+    `pca        k = ${m.pca.k}, explained variance ${(m.pca.explainedVariance * 100).toFixed(2)}%` +
+      ` (${'variance' in m.pca.choice ? `target ${m.pca.choice.variance}` : `fixed k`})`,
+    `throughput ${m.throughput.imagesPerSecond.toFixed(1)} images/s over ${formatSeconds(t.totalMs / 1000)}`,
+    `timings    list ${ms(t.listMs)} | featurize ${ms(t.featurizeMs)} | pca merge ${ms(t.pcaMergeMs)} fit ${ms(t.pcaFitMs)} | project ${ms(t.projectMs)} | commit ${ms(t.commitMs)}`,
+    `threads    decode ${ms(t.workerMs.decode)} (overlapped; waited ${ms(t.workerMs.inputWait)}) | inference ${ms(t.workerMs.inference)} | moments ${ms(t.workerMs.moments)} | write ${ms(t.workerMs.write)} (summed over threads)`,
+  ];
+  if (m.counts.errors > 0) {
+    lines.push(`errors     ${Object.entries(m.errors.byStage).map(([s, n]) => `${s}: ${n}`).join(', ')} — see errors/*.parquet`);
+    for (const e of m.errors.examples.slice(0, 5)) lines.push(`           ${e.path} [${e.stage}] ${e.message}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,22 @@
+/**
+ * Where everything of a run lives under its output root. Part names come from the shard index only, never from
+ * a worker or a time, so a retried or duplicated shard overwrites its own part: one copy of every image.
+ */
+export function partName(shard: number, extension = 'parquet'): string {
+  return `part-${String(shard).padStart(5, '0')}.${extension}`;
+}
+
+export const layout = {
+  features: (shard: number) => `features/${partName(shard)}`,
+  results: (shard: number) => `results/${partName(shard)}`,
+  errors: (shard: number) => `errors/${partName(shard)}`,
+  pcaModel: 'pca/model.json',
+  manifest: 'manifest.json',
+  success: '_SUCCESS',
+  /** Scratch space of a run in progress; removed by the commit. Readers skip names starting with '_'. */
+  tmp: '_tmp/',
+  plan: '_tmp/plan.json',
+  moments: (shard: number) => `_tmp/moments/${partName(shard, 'bin')}`,
+  /** Written last by featurize: a shard with this file is done and is skipped on --resume. */
+  featurized: (shard: number) => `_tmp/featurized/${partName(shard, 'json')}`,
+} as const;

@@ -1,0 +1,111 @@
+import {
+  Field,
+  Float32,
+  Int32,
+  Int64,
+  List,
+  makeData,
+  makeVector,
+  Table,
+  tableFromIPC,
+  tableToIPC,
+  Utf8,
+  vectorFromArray,
+  type Vector,
+} from 'apache-arrow';
+import { Compression, readParquet, Table as WasmTable, writeParquet, WriterPropertiesBuilder } from 'parquet-wasm';
+
+/** Column values this project writes: strings, 32/64-bit integers, and fixed-length float32 vectors. */
+export type Column =
+  | { type: 'utf8'; values: string[] }
+  | { type: 'int32'; values: Int32Array }
+  | { type: 'int64'; values: BigInt64Array }
+  /** `values` holds rows × dim floats back to back; stored as list<float32> so every reader understands it. */
+  | { type: 'vector'; values: Float32Array; dim: number };
+
+export function utf8(values: string[]): Column {
+  return { type: 'utf8', values };
+}
+
+function toVector(column: Column, rows: number): Vector {
+  switch (column.type) {
+    case 'utf8':
+      return vectorFromArray(column.values, new Utf8());
+    case 'int32':
+      return makeVector(column.values);
+    case 'int64':
+      return makeVector(column.values);
+    case 'vector': {
+      const offsets = new Int32Array(rows + 1);
+      for (let i = 0; i <= rows; i++) offsets[i] = i * column.dim;
+      const child = makeData({ type: new Float32(), length: column.values.length, data: column.values });
+      const type = new List(new Field('element', new Float32(), false));
+      return makeVector(makeData({ type, length: rows, nullCount: 0, valueOffsets: offsets, child }));
+    }
+  }
+}
+
+/** Encodes columns as one Snappy-compressed Parquet file (bytes), ready for Storage.write. */
+export function encodeParquet(columns: Record<string, Column>, metadata: Record<string, string> = {}): Uint8Array {
+  const rows = rowCount(columns);
+  const vectors: Record<string, Vector> = {};
+  for (const [name, column] of Object.entries(columns)) vectors[name] = toVector(column, rows);
+  const table = new Table(vectors);
+  const wasmTable = WasmTable.fromIPCStream(tableToIPC(table, 'stream'));
+  const properties = new WriterPropertiesBuilder()
+    .setCompression(Compression.SNAPPY)
+    .setCreatedBy('fruits')
+    .setKeyValueMetadata(new Map(Object.entries(metadata)))
+    .build();
+  return writeParquet(wasmTable, properties);
+}
+
+function rowCount(columns: Record<string, Column>): number {
+  let rows: number | undefined;
+  for (const [name, column] of Object.entries(columns)) {
+    const n = column.type === 'vector' ? column.values.length / column.dim : column.values.length;
+    if (!Number.isInteger(n)) throw new Error(`column ${name}: ${column.values.length} floats is not a multiple of ${column.type === 'vector' ? column.dim : 1}`);
+    if (rows !== undefined && n !== rows) throw new Error(`column ${name} has ${n} rows, others have ${rows}`);
+    rows = n;
+  }
+  return rows ?? 0;
+}
+
+/** Decodes a Parquet file into an Arrow table (all row groups, all or some columns). */
+export function decodeParquet(bytes: Uint8Array, columns?: string[]): Table {
+  const wasmTable = readParquet(bytes, columns ? { columns } : undefined);
+  return tableFromIPC(wasmTable.intoIPCStream());
+}
+
+/** A list<float32> column as rows × dim floats back to back (copied out of Arrow's chunks). */
+export function readVectorColumn(table: Table, name: string): { values: Float32Array; dim: number } {
+  const column = table.getChild(name);
+  if (!column) throw new Error(`no column ${name}`);
+  const rows = table.numRows;
+  let dim = 0;
+  let out = new Float32Array(0);
+  let row = 0;
+  for (const data of column.data) {
+    const offsets = data.valueOffsets as Int32Array;
+    const values = data.children[0].values as Float32Array;
+    for (let i = 0; i < data.length; i++) {
+      const start = offsets[i];
+      const end = offsets[i + 1];
+      if (row === 0) {
+        dim = end - start;
+        out = new Float32Array(rows * dim);
+      } else if (end - start !== dim) {
+        throw new Error(`column ${name}: row ${row} has ${end - start} values, expected ${dim}`);
+      }
+      out.set(values.subarray(start, end), row * dim);
+      row++;
+    }
+  }
+  return { values: out, dim };
+}
+
+export function readStringColumn(table: Table, name: string): string[] {
+  const column = table.getChild(name);
+  if (!column) throw new Error(`no column ${name}`);
+  return Array.from(column.toArray() as Iterable<string>);
+}

@@ -1,0 +1,26 @@
+import type { Manifest } from '../dataset/manifest.js';
+import type { Plan } from '../pipeline/plan.js';
+
+export type Stage = 'featurize' | 'pca' | 'project' | 'commit';
+
+/** What an engine reports while it runs; the CLI turns these into a progress bar or log lines. */
+export type RunEvent =
+  | { type: 'stage'; stage: Stage; shards: number; images: number }
+  | { type: 'progress'; stage: Stage; images: number; errors: number }
+  | { type: 'shard-done'; stage: Stage; shard: number };
+
+export interface RunHooks {
+  onEvent?: (event: RunEvent) => void;
+  /** Aborting stops dispatching new work; parts already written stay, so --resume continues from there. */
+  signal?: AbortSignal;
+}
+
+/** Runs a planned job to completion, whatever machines it uses. */
+export interface Engine {
+  readonly name: string;
+  run(plan: Plan, hooks?: RunHooks): Promise<Manifest>;
+}
+
+export class RunAbortedError extends Error {
+  override name = 'RunAbortedError';
+}

@@ -1,0 +1,113 @@
+import { availableParallelism } from 'node:os';
+import { layout } from '../../dataset/layout.js';
+import type { Manifest } from '../../dataset/manifest.js';
+import { FEATURE_DIM } from '../../model/feature-extractor.js';
+import { pcaModelFromJson, type PcaModel } from '../../pca/pca-model.js';
+import { commitRun } from '../../pipeline/commit.js';
+import type { Plan } from '../../pipeline/plan.js';
+import { reducePca } from '../../pipeline/reduce.js';
+import { pendingFeaturize, pendingProject } from '../../pipeline/run-state.js';
+import { openStorage, type StorageOptions } from '../../storage/open-storage.js';
+import { RunAbortedError, type Engine, type RunHooks } from '../engine.js';
+import { WorkerPool } from './worker-pool.js';
+
+export interface LocalEngineOptions {
+  modelPath: string;
+  /** Pipeline threads; default one per core. */
+  workers?: number;
+  /** onnxruntime threads per pipeline thread; default 1 (measured best, see README). */
+  threads?: number;
+  storage?: StorageOptions;
+}
+
+/** The embedded engine: worker threads on this machine, each with its own model session. */
+export class LocalEngine implements Engine {
+  readonly name = 'local';
+
+  constructor(private readonly options: LocalEngineOptions) {}
+
+  async run(plan: Plan, hooks: RunHooks = {}): Promise<Manifest> {
+    const startedAt = performance.now();
+    const emit = hooks.onEvent ?? (() => {});
+    const output = openStorage(plan.spec.output, this.options.storage);
+    const workers = Math.max(1, this.options.workers ?? availableParallelism());
+    const pool = new WorkerPool(workers, {
+      spec: plan.spec,
+      modelPath: this.options.modelPath,
+      threads: this.options.threads ?? 1,
+      storage: this.options.storage,
+    });
+    const abort = () => void pool.terminate();
+    hooks.signal?.addEventListener('abort', abort);
+    try {
+      await pool.start();
+      const check = () => {
+        if (hooks.signal?.aborted) throw new RunAbortedError('run interrupted');
+      };
+
+      const t0 = performance.now();
+      const toFeaturize = await pendingFeaturize(output, plan);
+      const byIndex = new Map(plan.shards.map((s) => [s.index, s]));
+      emit({ type: 'stage', stage: 'featurize', shards: toFeaturize.length, images: sum(toFeaturize.map((i) => byIndex.get(i)!.keys.length)) });
+      await pool.run(
+        toFeaturize.map((i) => ({ type: 'featurize' as const, shard: byIndex.get(i)! })),
+        (message) => {
+          if (message.type === 'progress') emit({ type: 'progress', stage: 'featurize', images: message.images, errors: message.errors });
+          if (message.type === 'featurized') emit({ type: 'shard-done', stage: 'featurize', shard: message.result.shard });
+        },
+      );
+      check();
+      const featurizeMs = performance.now() - t0;
+
+      // A PCA model already on disk came from these same moments (a resumed run): keep it, so the results
+      // parts written before the interruption stay consistent with the ones written now.
+      emit({ type: 'stage', stage: 'pca', shards: plan.shards.length, images: plan.images });
+      let pca: PcaModel;
+      let pcaMergeMs = 0;
+      let pcaFitMs = 0;
+      if (await output.exists(layout.pcaModel)) {
+        pca = pcaModelFromJson((await output.read(layout.pcaModel)).toString());
+      } else {
+        await Promise.all(plan.shards.map((s) => output.delete(layout.results(s.index))));
+        const reduced = await reducePca(output, plan.spec, plan.shards.map((s) => s.index), pool.model?.featureDim ?? FEATURE_DIM);
+        ({ model: pca, mergeMs: pcaMergeMs, fitMs: pcaFitMs } = reduced);
+      }
+      check();
+
+      const t1 = performance.now();
+      const toProject = await pendingProject(output, plan);
+      emit({ type: 'stage', stage: 'project', shards: toProject.length, images: sum(toProject.map((i) => byIndex.get(i)!.keys.length)) });
+      await pool.run(
+        toProject.map((shard) => ({ type: 'project' as const, shard })),
+        (message) => {
+          if (message.type === 'projected') {
+            emit({ type: 'progress', stage: 'project', images: byIndex.get(message.shard)!.keys.length, errors: 0 });
+            emit({ type: 'shard-done', stage: 'project', shard: message.shard });
+          }
+        },
+      );
+      check();
+      const projectMs = performance.now() - t1;
+
+      emit({ type: 'stage', stage: 'commit', shards: plan.shards.length, images: plan.images });
+      return await commitRun(output, {
+        plan,
+        model: pool.model!,
+        pca,
+        engine: `local (${workers} threads × ${this.options.threads ?? 1} onnxruntime thread)`,
+        startedAt,
+        timings: { featurizeMs, pcaMergeMs, pcaFitMs, projectMs },
+      });
+    } catch (error) {
+      if (hooks.signal?.aborted) throw new RunAbortedError('run interrupted');
+      throw error;
+    } finally {
+      hooks.signal?.removeEventListener('abort', abort);
+      await pool.terminate();
+    }
+  }
+}
+
+function sum(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}

@@ -1,0 +1,22 @@
+import type { StorageOptions } from '../../storage/open-storage.js';
+import type { FeaturizeResult } from '../../pipeline/featurize.js';
+import type { Shard } from '../../pipeline/plan.js';
+import type { RunSpec } from '../../pipeline/run-spec.js';
+import type { ModelInfo } from '../../model/feature-extractor.js';
+
+/** workerData of a pipeline thread. */
+export interface ThreadInit {
+  spec: RunSpec;
+  modelPath: string;
+  threads: number;
+  storage?: StorageOptions;
+}
+
+export type ThreadTask = { type: 'featurize'; shard: Shard } | { type: 'project'; shard: number };
+
+export type ThreadMessage =
+  | { type: 'ready'; model: ModelInfo }
+  | { type: 'progress'; images: number; errors: number }
+  | { type: 'featurized'; result: FeaturizeResult }
+  | { type: 'projected'; shard: number; rows: number }
+  | { type: 'failed'; message: string; name: string };

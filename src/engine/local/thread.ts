@@ -1,0 +1,38 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { layout } from '../../dataset/layout.js';
+import { ProjectionKernel } from '../../pca/matrix-kernels.js';
+import { pcaModelFromJson } from '../../pca/pca-model.js';
+import { featurizeShard } from '../../pipeline/featurize.js';
+import { projectShard } from '../../pipeline/project.js';
+import { openStageContext } from '../../pipeline/stage-context.js';
+import type { ThreadInit, ThreadMessage, ThreadTask } from './messages.js';
+
+/** One pipeline thread: opens its own model session once, then runs the tasks the pool sends, one at a time. */
+const init = workerData as ThreadInit;
+const port = parentPort!;
+const send = (message: ThreadMessage) => port.postMessage(message);
+
+try {
+  const context = await openStageContext(init);
+  let projection: ProjectionKernel | undefined;
+  send({ type: 'ready', model: context.extractor.info });
+  port.on('message', async (task: ThreadTask) => {
+    try {
+      if (task.type === 'featurize') {
+        const result = await featurizeShard(context, task.shard, (images, errors) => send({ type: 'progress', images, errors }));
+        send({ type: 'featurized', result });
+      } else {
+        if (!projection) {
+          const model = pcaModelFromJson((await context.output.read(layout.pcaModel)).toString());
+          projection = await ProjectionKernel.create(model.mean, model.components, model.k, init.threads);
+        }
+        const { rows } = await projectShard(context.output, projection, task.shard);
+        send({ type: 'projected', shard: task.shard, rows });
+      }
+    } catch (error) {
+      send({ type: 'failed', message: (error as Error).message, name: (error as Error).name });
+    }
+  });
+} catch (error) {
+  send({ type: 'failed', message: (error as Error).message, name: (error as Error).name });
+}

@@ -1,0 +1,113 @@
+import type { Moments } from './moments.js';
+import { symmetricEigen } from './symmetric-eigen.js';
+
+/** How many components to keep: a fixed number, or the fewest that explain a fraction of the variance. */
+export type ComponentChoice = { k: number } | { variance: number };
+
+/** A fitted PCA, as stored in pca/model.json. */
+export interface PcaModel {
+  dim: number;
+  k: number;
+  nSamples: number;
+  mean: Float32Array;
+  /** k × dim, one unit-length component per row, largest variance first. */
+  components: Float32Array;
+  /** Variance along each kept component (sample variance, n - 1). */
+  explainedVariance: Float64Array;
+  explainedVarianceRatio: Float64Array;
+  /** Total variance of the data (trace of the covariance), so ratios of any k can be recomputed. */
+  totalVariance: number;
+  choice: ComponentChoice;
+}
+
+export function componentsFor(values: Float64Array, choice: ComponentChoice): number {
+  if ('k' in choice) return Math.min(choice.k, values.length);
+  const total = values.reduce((s, v) => s + Math.max(v, 0), 0);
+  let cumulative = 0;
+  for (let i = 0; i < values.length; i++) {
+    cumulative += Math.max(values[i], 0);
+    if (cumulative >= choice.variance * total - 1e-12 * total) return i + 1;
+  }
+  return values.length;
+}
+
+/**
+ * Fits PCA from merged moments: eigen-decomposition of the covariance. Component signs are fixed so that the
+ * largest-magnitude entry of each is positive, which makes runs reproducible across machines and engines.
+ */
+export function fitPca(moments: Moments, choice: ComponentChoice): PcaModel {
+  const dim = moments.dim;
+  const covariance = moments.covariance();
+  let totalVariance = 0;
+  for (let i = 0; i < dim; i++) totalVariance += covariance[i * dim + i];
+  const eigen = symmetricEigen(covariance, dim, (values) => componentsFor(values, choice));
+  const k = eigen.count;
+  const components = new Float32Array(k * dim);
+  for (let c = 0; c < k; c++) {
+    const row = eigen.vectors.subarray(c * dim, (c + 1) * dim);
+    let largest = 0;
+    for (let j = 1; j < dim; j++) if (Math.abs(row[j]) > Math.abs(row[largest])) largest = j;
+    const sign = row[largest] < 0 ? -1 : 1;
+    for (let j = 0; j < dim; j++) components[c * dim + j] = sign * row[j];
+  }
+  const explainedVariance = Float64Array.from(eigen.values.subarray(0, k), (v) => Math.max(v, 0));
+  const explainedVarianceRatio = explainedVariance.map((v) => v / totalVariance);
+  return {
+    dim,
+    k,
+    nSamples: moments.count,
+    mean: Float32Array.from(moments.mean),
+    components,
+    explainedVariance,
+    explainedVarianceRatio,
+    totalVariance,
+    choice,
+  };
+}
+
+interface PcaModelJson {
+  format: 'fruits-pca/1';
+  dim: number;
+  k: number;
+  nSamples: number;
+  choice: ComponentChoice;
+  totalVariance: number;
+  explainedVariance: number[];
+  explainedVarianceRatio: number[];
+  mean: number[];
+  components: number[][];
+}
+
+export function pcaModelToJson(model: PcaModel): string {
+  const json: PcaModelJson = {
+    format: 'fruits-pca/1',
+    dim: model.dim,
+    k: model.k,
+    nSamples: model.nSamples,
+    choice: model.choice,
+    totalVariance: model.totalVariance,
+    explainedVariance: Array.from(model.explainedVariance),
+    explainedVarianceRatio: Array.from(model.explainedVarianceRatio),
+    mean: Array.from(model.mean),
+    components: Array.from({ length: model.k }, (_, c) => Array.from(model.components.subarray(c * model.dim, (c + 1) * model.dim))),
+  };
+  return JSON.stringify(json);
+}
+
+export function pcaModelFromJson(text: string): PcaModel {
+  const json = JSON.parse(text) as PcaModelJson;
+  if (json.format !== 'fruits-pca/1') throw new Error(`unknown PCA model format ${String(json.format)}`);
+  const components = new Float32Array(json.k * json.dim);
+  json.components.forEach((row, c) => components.set(row, c * json.dim));
+  return {
+    dim: json.dim,
+    k: json.k,
+    nSamples: json.nSamples,
+    choice: json.choice,
+    totalVariance: json.totalVariance,
+    mean: Float32Array.from(json.mean),
+    components,
+    explainedVariance: Float64Array.from(json.explainedVariance),
+    explainedVarianceRatio: Float64Array.from(json.explainedVarianceRatio),
+  };
+}

@@ -1,0 +1,127 @@
+import { layout } from '../dataset/layout.js';
+import { encodeErrors, encodeFeatures, type ErrorRecord } from '../dataset/schemas.js';
+import { decodeImage, type DecodedImage } from '../images/decode.js';
+import { writeImageInto } from '../images/normalize.js';
+import type { Shard } from './plan.js';
+import type { StageContext } from './stage-context.js';
+
+/**
+ * Worker-side time per step of a shard, in milliseconds (summed over workers in the manifest). Reading and
+ * decoding of the next batch overlap inference: `decode` is their wall time per batch, `inputWait` the part of
+ * it the thread actually waited for (not hidden behind inference).
+ */
+export interface ShardTimings {
+  decode: number;
+  inputWait: number;
+  inference: number;
+  moments: number;
+  write: number;
+}
+
+export interface FeaturizeResult {
+  shard: number;
+  images: number;
+  errors: number;
+  timings: ShardTimings;
+}
+
+type Prepared = { ok: true; index: number; image: DecodedImage; bytes: number } | { ok: false; error: ErrorRecord };
+
+/**
+ * Shard → features part, errors part, moments file, then the "featurized" marker last. Decoding of the next
+ * batch runs on libuv threads while this thread waits for the model on the current one.
+ */
+export async function featurizeShard(
+  context: StageContext,
+  shard: Shard,
+  onProgress: (images: number, errors: number) => void = () => {},
+): Promise<FeaturizeResult> {
+  const { extractor, input, output } = context;
+  const { featureDim: dim, inputSize: size } = extractor.info;
+  const batchSize = context.spec.options.batchSize;
+  const timings: ShardTimings = { decode: 0, inputWait: 0, inference: 0, moments: 0, write: 0 };
+  const features = new Float32Array(shard.keys.length * dim);
+  const ok: { index: number; image: DecodedImage; bytes: number }[] = [];
+  const errors: ErrorRecord[] = [];
+  const batch = new Float32Array(batchSize * size * size * 3);
+
+  const prepare = async (index: number): Promise<Prepared> => {
+    const path = shard.keys[index];
+    let bytes: Buffer;
+    try {
+      bytes = await input.read(path);
+    } catch (error) {
+      return { ok: false, error: { path, stage: 'read', message: readMessage(error) } };
+    }
+    try {
+      const image = await decodeImage(bytes, context.decode);
+      return { ok: true, index, image, bytes: bytes.length };
+    } catch (error) {
+      return { ok: false, error: { path, stage: 'decode', message: (error as Error).message } };
+    }
+  };
+  const prepareBatch = async (start: number) => {
+    const t0 = performance.now();
+    const all = await Promise.all(Array.from({ length: Math.min(batchSize, shard.keys.length - start) }, (_, i) => prepare(start + i)));
+    timings.decode += performance.now() - t0;
+    return all;
+  };
+
+  let next = prepareBatch(0);
+  for (let start = 0; start < shard.keys.length; start += batchSize) {
+    const waitStart = performance.now();
+    const prepared = await next;
+    timings.inputWait += performance.now() - waitStart;
+    if (start + batchSize < shard.keys.length) next = prepareBatch(start + batchSize);
+    const good = prepared.filter((p): p is Extract<Prepared, { ok: true }> => p.ok);
+    for (const p of prepared) if (!p.ok) errors.push(p.error);
+    if (good.length > 0) {
+      const t0 = performance.now();
+      good.forEach((p, slot) => writeImageInto(batch, slot, p.image, size, context.norm));
+      try {
+        const out = await extractor.extract(batch, good.length);
+        features.set(out, ok.length * dim);
+        ok.push(...good);
+      } catch (error) {
+        // A batch the model rejects is recorded image by image, never dropped silently.
+        for (const p of good) errors.push({ path: shard.keys[p.index], stage: 'inference', message: (error as Error).message });
+      }
+      timings.inference += performance.now() - t0;
+    }
+    onProgress(prepared.length, prepared.length - good.length);
+  }
+
+  const rows = ok.length;
+  const t0 = performance.now();
+  const moments = await context.scatter.moments(features.subarray(0, rows * dim), rows, dim);
+  timings.moments = performance.now() - t0;
+
+  const t1 = performance.now();
+  const part = encodeFeatures(
+    {
+      path: ok.map((p) => shard.keys[p.index]),
+      label: ok.map((p) => shard.labels[p.index]),
+      width: Int32Array.from(ok, (p) => p.image.width),
+      height: Int32Array.from(ok, (p) => p.image.height),
+      bytes: BigInt64Array.from(ok, (p) => BigInt(p.bytes)),
+      features: features.subarray(0, rows * dim),
+      dim,
+    },
+    { run_id: context.spec.runId, model_sha256: extractor.info.sha256, shard: String(shard.index) },
+  );
+  if (errors.length > 0) await output.write(layout.errors(shard.index), encodeErrors(errors));
+  else await output.delete(layout.errors(shard.index));
+  await output.write(layout.moments(shard.index), moments.serialize());
+  await output.write(layout.features(shard.index), part);
+  timings.write = performance.now() - t1;
+  const result: FeaturizeResult = { shard: shard.index, images: rows, errors: errors.length, timings };
+  await output.write(layout.featurized(shard.index), JSON.stringify(result));
+  return result;
+}
+
+function readMessage(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  if (e.code === 'EACCES' || e.code === 'EPERM') return `permission denied: ${e.message}`;
+  if (e.code === 'ENOENT') return `file disappeared after listing: ${e.message}`;
+  return e.message ?? String(error);
+}

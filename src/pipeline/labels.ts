@@ -1,0 +1,28 @@
+/**
+ * --label-from: how a relative image path becomes its label.
+ * parent (default): the folder that holds the file — the Fruits-360 layout `<Class>/<file>.jpg`;
+ * first: the first folder under the input root, for `<Class>/<any>/<depth>/<file>`;
+ * regex:<pattern>: the first capture group of the pattern on the relative path; none: empty label.
+ */
+export type LabelRule = 'parent' | 'first' | 'none' | `regex:${string}`;
+
+export function parseLabelRule(value: string): LabelRule {
+  if (value === 'parent' || value === 'first' || value === 'none') return value;
+  if (value.startsWith('regex:')) {
+    const pattern = value.slice('regex:'.length);
+    const re = new RegExp(pattern);
+    if (!/\((?!\?)/.test(pattern)) throw new Error(`--label-from ${value}: the pattern needs a capture group, e.g. regex:^([^/]+)/`);
+    void re;
+    return value as LabelRule;
+  }
+  throw new Error(`--label-from must be parent, first, none or regex:<pattern with a capture group>, not "${value}"`);
+}
+
+export function labelFor(relativePath: string, rule: LabelRule): string {
+  const parts = relativePath.split('/');
+  if (rule === 'parent') return parts.length > 1 ? parts[parts.length - 2] : '';
+  if (rule === 'first') return parts.length > 1 ? parts[0] : '';
+  if (rule === 'none') return '';
+  const match = new RegExp(rule.slice('regex:'.length)).exec(relativePath);
+  return match?.[1] ?? '';
+}

@@ -1,0 +1,65 @@
+import { StorageError, type Storage } from '../storage/storage.js';
+import { globToRegExp } from './glob.js';
+import { labelFor } from './labels.js';
+import { IMAGE_EXTENSIONS, type RunSpec } from './run-spec.js';
+
+export interface Shard {
+  index: number;
+  /** Relative keys under the input root, sorted. */
+  keys: string[];
+  labels: string[];
+  /** Input file sizes in bytes, as listed. */
+  sizes: number[];
+}
+
+/** The whole work list of a run, written to _tmp/plan.json so any worker or a resumed run sees the same shards. */
+export interface Plan {
+  spec: RunSpec;
+  images: number;
+  classes: string[];
+  shards: Shard[];
+  listMs: number;
+}
+
+/** Thrown when the input has nothing to do; the message says what was looked for. */
+export class EmptyInputError extends StorageError {
+  override name = 'EmptyInputError';
+}
+
+/**
+ * Lists the input, keeps the images, sorts the keys (byte order, stable across machines) and cuts fixed-size
+ * shards: the same input and options always give the same shards, which is what makes --resume exact.
+ */
+export async function planShards(input: Storage, spec: RunSpec): Promise<Plan> {
+  const started = performance.now();
+  const { shardSize, glob, labelFrom } = spec.options;
+  const filter = glob ? globToRegExp(glob) : new RegExp(`\\.(${IMAGE_EXTENSIONS.join('|')})$`, 'i');
+  const entries: { key: string; size: number }[] = [];
+  let listed = 0;
+  for await (const entry of input.list()) {
+    listed++;
+    const name = entry.key.split('/').pop() ?? '';
+    if (name.startsWith('.') || entry.key.split('/').some((part) => part.startsWith('_'))) continue;
+    if (filter.test(entry.key)) entries.push(entry);
+  }
+  if (entries.length === 0) {
+    if (listed === 0 && !(await input.exists(''))) {
+      throw new EmptyInputError(`input ${input.uri} does not exist: check the path (a folder of class sub-folders, or s3://bucket/prefix)`);
+    }
+    throw new EmptyInputError(
+      listed === 0
+        ? `input ${input.uri} is empty: expected one sub-folder per class holding images`
+        : `input ${input.uri} holds ${listed} files but none matches ${glob ? `--glob ${glob}` : IMAGE_EXTENSIONS.map((e) => `*.${e}`).join(', ')}`,
+    );
+  }
+  entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const shards: Shard[] = [];
+  const classes = new Set<string>();
+  for (let start = 0; start < entries.length; start += shardSize) {
+    const slice = entries.slice(start, start + shardSize);
+    const labels = slice.map((e) => labelFor(e.key, labelFrom));
+    labels.forEach((l) => classes.add(l));
+    shards.push({ index: shards.length, keys: slice.map((e) => e.key), labels, sizes: slice.map((e) => e.size) });
+  }
+  return { spec, images: entries.length, classes: [...classes].sort(), shards, listMs: performance.now() - started };
+}

@@ -1,0 +1,47 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { ComponentChoice } from '../pca/pca-model.js';
+import type { LabelRule } from './labels.js';
+
+/** Everything that decides a run's output. Two runs with the same fingerprint produce the same parts. */
+export interface RunOptions {
+  shardSize: number;
+  batchSize: number;
+  pca: ComponentChoice;
+  /** Default: the image extensions below, case-insensitive. */
+  glob?: string;
+  labelFrom: LabelRule;
+  maxPixels: number;
+  imageSize: number;
+}
+
+export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp'] as const;
+
+export const DEFAULT_RUN_OPTIONS: RunOptions = {
+  shardSize: 512,
+  batchSize: 16,
+  pca: { variance: 0.95 },
+  labelFrom: 'parent',
+  maxPixels: 50_000_000,
+  imageSize: 224,
+};
+
+export interface RunSpec {
+  runId: string;
+  input: string;
+  output: string;
+  createdAt: string;
+  options: RunOptions;
+  model: { file: string; sha256: string };
+  /** Hash of input, options (but batch size) and model: what "the same run" means for --resume. */
+  fingerprint: string;
+}
+
+export function newRunId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+export function fingerprint(input: string, options: RunOptions, modelSha256: string): string {
+  const { batchSize: _batch, ...decisive } = options;
+  return createHash('sha256').update(JSON.stringify({ input, decisive, modelSha256 })).digest('hex').slice(0, 16);
+}

@@ -1,0 +1,91 @@
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import { StorageError, type Storage, type StorageEntry } from './storage.js';
+
+/** A folder on this machine. Writes go to a temporary sibling first and are renamed into place. */
+export class LocalStorage implements Storage {
+  readonly root: string;
+
+  constructor(readonly uri: string) {
+    this.root = resolve(uri);
+  }
+
+  async *list(prefix = ''): AsyncIterable<StorageEntry> {
+    const start = this.path(prefix);
+    let info;
+    try {
+      info = await stat(start);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      throw new StorageError(`cannot read ${start}: ${(error as Error).message}`);
+    }
+    if (!info.isDirectory()) {
+      if (prefix) yield { key: prefix, size: info.size };
+      else throw new StorageError(`${start} is a file, not a folder`);
+      return;
+    }
+    yield* this.walk(start);
+  }
+
+  private async *walk(dir: string): AsyncIterable<StorageEntry> {
+    const entries = await readdir(dir, { withFileTypes: true });
+    for (const entry of entries) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) yield* this.walk(full);
+      else if (entry.isFile() || entry.isSymbolicLink()) {
+        // An entry we may not stat still exists: list it, and let the reader report why it cannot be read.
+        const size = await stat(full).then((s) => s.size, () => 0);
+        yield { key: this.keyOf(full), size };
+      }
+    }
+  }
+
+  read(key: string): Promise<Buffer> {
+    return readFile(this.path(key));
+  }
+
+  async write(key: string, data: Uint8Array | string): Promise<void> {
+    const target = this.path(key);
+    await mkdir(dirname(target), { recursive: true });
+    const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await writeFile(temp, data);
+      await rename(temp, target);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    return access(this.path(key), constants.F_OK).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  async delete(key: string): Promise<void> {
+    await unlink(this.path(key)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    await rm(this.path(prefix), { recursive: true, force: true });
+  }
+
+  private path(key: string): string {
+    const full = resolve(this.root, key);
+    if (full !== this.root && !full.startsWith(this.root + sep)) {
+      throw new StorageError(`key ${JSON.stringify(key)} escapes the storage root ${this.root}`);
+    }
+    return full;
+  }
+
+  private keyOf(full: string): string {
+    return full.slice(this.root.length + 1).split(sep).join('/');
+  }
+}
