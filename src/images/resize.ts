@@ -57,9 +57,13 @@ export function resizeBilinearInto(
 ): void {
   const tx = linearTaps(width, size);
   const ty = linearTaps(height, size);
-  // Horizontal pass into a float buffer of height × size × 3, then vertical pass straight into the output.
+  // Horizontal pass, normalising as it goes (interpolation commutes with the affine scaling), into a reused
+  // buffer of height × size × 3; then the vertical pass writes straight into the batch tensor.
   const rowLen = size * 3;
-  const tmp = new Float32Array(height * rowLen);
+  if (scratch.length < height * rowLen) scratch = new Float64Array(height * rowLen);
+  const tmp = scratch;
+  const [s0, s1, s2] = norm.scale;
+  const [o0, o1, o2] = norm.offset;
   for (let y = 0; y < height; y++) {
     const src = y * width * 3;
     const dst = y * rowLen;
@@ -68,13 +72,11 @@ export function resizeBilinearInto(
       const b = src + tx.i1[x] * 3;
       const w = tx.w[x];
       const d = dst + x * 3;
-      tmp[d] = rgb[a] + w * (rgb[b] - rgb[a]);
-      tmp[d + 1] = rgb[a + 1] + w * (rgb[b + 1] - rgb[a + 1]);
-      tmp[d + 2] = rgb[a + 2] + w * (rgb[b + 2] - rgb[a + 2]);
+      tmp[d] = (rgb[a] + w * (rgb[b] - rgb[a])) * s0 + o0;
+      tmp[d + 1] = (rgb[a + 1] + w * (rgb[b + 1] - rgb[a + 1])) * s1 + o1;
+      tmp[d + 2] = (rgb[a + 2] + w * (rgb[b + 2] - rgb[a + 2])) * s2 + o2;
     }
   }
-  const [s0, s1, s2] = norm.scale;
-  const [o0, o1, o2] = norm.offset;
   const plane = size * size;
   for (let y = 0; y < size; y++) {
     const a = ty.i0[y] * rowLen;
@@ -82,19 +84,17 @@ export function resizeBilinearInto(
     const w = ty.w[y];
     if (norm.layout === 'nhwc') {
       const d = offset + y * rowLen;
-      for (let i = 0; i < rowLen; i += 3) {
-        out[d + i] = (tmp[a + i] + w * (tmp[b + i] - tmp[a + i])) * s0 + o0;
-        out[d + i + 1] = (tmp[a + i + 1] + w * (tmp[b + i + 1] - tmp[a + i + 1])) * s1 + o1;
-        out[d + i + 2] = (tmp[a + i + 2] + w * (tmp[b + i + 2] - tmp[a + i + 2])) * s2 + o2;
-      }
+      for (let i = 0; i < rowLen; i++) out[d + i] = tmp[a + i] + w * (tmp[b + i] - tmp[a + i]);
     } else {
       const d = offset + y * size;
       for (let x = 0; x < size; x++) {
         const i = x * 3;
-        out[d + x] = (tmp[a + i] + w * (tmp[b + i] - tmp[a + i])) * s0 + o0;
-        out[d + plane + x] = (tmp[a + i + 1] + w * (tmp[b + i + 1] - tmp[a + i + 1])) * s1 + o1;
-        out[d + 2 * plane + x] = (tmp[a + i + 2] + w * (tmp[b + i + 2] - tmp[a + i + 2])) * s2 + o2;
+        out[d + x] = tmp[a + i] + w * (tmp[b + i] - tmp[a + i]);
+        out[d + plane + x] = tmp[a + i + 1] + w * (tmp[b + i + 1] - tmp[a + i + 1]);
+        out[d + 2 * plane + x] = tmp[a + i + 2] + w * (tmp[b + i + 2] - tmp[a + i + 2]);
       }
     }
   }
 }
+
+let scratch = new Float64Array(0);

@@ -27,7 +27,7 @@ export class ScatterKernel {
     const centered = new Float64Array(rows * dim);
     for (let r = 0; r < rows; r++) for (let j = 0; j < dim; j++) centered[r * dim + j] = values[r * dim + j] - mean[j];
     const out = await this.session.run({ x: new ort.Tensor('float64', centered, [rows, dim]) });
-    return new Moments(dim, rows, mean, out.scatter.data as Float64Array);
+    return Moments.fromScatter(dim, rows, mean, out.scatter.data as Float64Array);
   }
 
   async close(): Promise<void> {
@@ -63,6 +63,42 @@ export class ProjectionKernel {
     if (rows === 0) return new Float32Array(0);
     const out = await this.session.run({ x: new ort.Tensor('float32', values, [rows, this.dim]) });
     return out.y.data as Float32Array;
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/**
+ * Applies a block of Householder reflectors in compact WY form, Z ← Z − ((Z V) Tᵀ) Vᵀ, in float64: the
+ * back-transformation of the eigenvectors, ~2.3 GFLOP for k = 350 of 1280, which plain JS needs ~1 s for.
+ */
+export class ReflectorBlockKernel {
+  private constructor(private readonly session: ort.InferenceSession) {}
+
+  static async create(threads = 1): Promise<ReflectorBlockKernel> {
+    const graph = new GraphBuilder('reflector-block')
+      .input('z', 'double', ['K', 'N'])
+      .input('v', 'double', ['N', 'B'])
+      .input('t', 'double', ['B', 'B'])
+      .output('out', 'double', ['K', 'N'])
+      .node('MatMul', ['z', 'v'], ['zv'])
+      .node('Transpose', ['t'], ['tt'], { perm: [1, 0] })
+      .node('MatMul', ['zv', 'tt'], ['w'])
+      .node('Transpose', ['v'], ['vt'], { perm: [1, 0] })
+      .node('MatMul', ['w', 'vt'], ['wvt'])
+      .node('Sub', ['z', 'wvt'], ['out']);
+    return new ReflectorBlockKernel(await ort.InferenceSession.create(graph.toBytes(), { intraOpNumThreads: threads, interOpNumThreads: 1 }));
+  }
+
+  async apply(z: Float64Array, k: number, n: number, v: Float64Array, t: Float64Array, b: number): Promise<Float64Array> {
+    const out = await this.session.run({
+      z: new ort.Tensor('float64', z, [k, n]),
+      v: new ort.Tensor('float64', v, [n, b]),
+      t: new ort.Tensor('float64', t, [b, b]),
+    });
+    return out.out.data as Float64Array;
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Moments } from './moments.js';
+import { ReflectorBlockKernel } from './matrix-kernels.js';
 import { symmetricEigen } from './symmetric-eigen.js';
 
 /** How many components to keep: a fixed number, or the fewest that explain a fraction of the variance. */
@@ -35,12 +36,15 @@ export function componentsFor(values: Float64Array, choice: ComponentChoice): nu
  * Fits PCA from merged moments: eigen-decomposition of the covariance. Component signs are fixed so that the
  * largest-magnitude entry of each is positive, which makes runs reproducible across machines and engines.
  */
-export function fitPca(moments: Moments, choice: ComponentChoice): PcaModel {
+export async function fitPca(moments: Moments, choice: ComponentChoice, threads = 1): Promise<PcaModel> {
   const dim = moments.dim;
   const covariance = moments.covariance();
   let totalVariance = 0;
   for (let i = 0; i < dim; i++) totalVariance += covariance[i * dim + i];
-  const eigen = symmetricEigen(covariance, dim, (values) => componentsFor(values, choice));
+  const kernel = await ReflectorBlockKernel.create(threads);
+  const eigen = await symmetricEigen(covariance, dim, (values) => componentsFor(values, choice), (...args) => kernel.apply(...args)).finally(
+    () => kernel.close(),
+  );
   const k = eigen.count;
   const components = new Float32Array(k * dim);
   for (let c = 0; c < k; c++) {

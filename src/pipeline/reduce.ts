@@ -12,7 +12,7 @@ export interface ReduceResult {
 }
 
 /** Merges every shard's moments and fits the PCA; writes pca/model.json. */
-export async function reducePca(output: Storage, spec: RunSpec, shards: number[], dim: number): Promise<ReduceResult> {
+export async function reducePca(output: Storage, spec: RunSpec, shards: number[], dim: number, threads = 1): Promise<ReduceResult> {
   const t0 = performance.now();
   const total = Moments.empty(dim);
   // Read a few at a time: each file is ~6.5 MB for 1280-d features.
@@ -22,7 +22,7 @@ export async function reducePca(output: Storage, spec: RunSpec, shards: number[]
   }
   const t1 = performance.now();
   if (total.count < 2) throw new Error(`PCA needs at least 2 images with features, the run has ${total.count}`);
-  const model = fitPca(total, spec.options.pca);
+  const model = await fitPca(total, spec.options.pca, threads);
   const fitMs = performance.now() - t1;
   await output.write(layout.pcaModel, pcaModelToJson(model));
   return { model, mergeMs: t1 - t0, fitMs };

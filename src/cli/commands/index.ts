@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
 import { extractCommand } from './extract.js';
+import { inspectCommand } from './inspect.js';
 
 /** Every subcommand, in the order `fruits --help` lists them. */
-export const commands: Command[] = [extractCommand];
+export const commands: Command[] = [extractCommand, inspectCommand];

@@ -69,7 +69,8 @@ export class LocalEngine implements Engine {
         pca = pcaModelFromJson((await output.read(layout.pcaModel)).toString());
       } else {
         await Promise.all(plan.shards.map((s) => output.delete(layout.results(s.index))));
-        const reduced = await reducePca(output, plan.spec, plan.shards.map((s) => s.index), pool.model?.featureDim ?? FEATURE_DIM);
+        // The pool's threads are idle during the reduce: give the eigen-decomposition's GEMMs every core.
+        const reduced = await reducePca(output, plan.spec, plan.shards.map((s) => s.index), pool.model?.featureDim ?? FEATURE_DIM, workers);
         ({ model: pca, mergeMs: pcaMergeMs, fitMs: pcaFitMs } = reduced);
       }
       check();

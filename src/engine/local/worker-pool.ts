@@ -1,23 +1,11 @@
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { ModelInfo } from '../../model/feature-extractor.js';
 import type { ThreadInit, ThreadMessage, ThreadTask } from './messages.js';
+import { spawnThread } from './spawn-thread.js';
 
 /** A task a thread could not finish; carries the original error name for messages. */
 export class WorkerTaskError extends Error {
   override name = 'WorkerTaskError';
-}
-
-// From dist the threads run thread.js. From source (tests, `node --import tsx`), thread.ts: Node 20 does not
-// apply the parent's --import loader to a worker's entry file, so the worker registers tsx itself first.
-const EXTENSION = extname(fileURLToPath(import.meta.url));
-const THREAD_URL = new URL(`./thread${EXTENSION}`, import.meta.url);
-
-function spawnThread(workerData: ThreadInit): Worker {
-  if (EXTENSION !== '.ts') return new Worker(THREAD_URL, { workerData });
-  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(THREAD_URL.href)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData });
 }
 
 /**
@@ -35,7 +23,7 @@ export class WorkerPool {
 
   async start(): Promise<void> {
     const starting = Array.from({ length: this.size }, () => {
-      const worker = spawnThread(this.init);
+      const worker = spawnThread(import.meta.url, 'thread', this.init);
       this.workers.push(worker);
       return new Promise<void>((resolve, reject) => {
         const onMessage = (message: ThreadMessage) => {

@@ -1,0 +1,60 @@
+import { parseArgs } from 'node:util';
+import { readRunStatus } from '../../dataset/read-run.js';
+import { openStorage } from '../../storage/open-storage.js';
+import { UsageError, type Command } from '../command.js';
+import { formatSummary } from '../summary.js';
+
+const HELP = `Usage: fruits inspect <output> [--json]
+
+Summarises a run folder written by \`fruits extract\`: counts, classes, feature and PCA dimensions, explained
+variance, errors with examples, and per-stage timings. An unfinished run shows how many shards are done.
+
+Options:
+  --json     print the manifest (or the progress of an unfinished run) as JSON
+  --classes  also list every class
+
+Exit codes: 0 finished run, 1 unfinished or no run, 2 bad usage.
+`;
+
+export const inspectCommand: Command = {
+  name: 'inspect',
+  summary: 'summary of a run folder: counts, classes, dims, variance, errors, timings',
+  help: HELP,
+  async run(argv) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { json: { type: 'boolean', default: false }, classes: { type: 'boolean', default: false } },
+    });
+    if (positionals.length !== 1) throw new UsageError('expected one run folder');
+    const output = openStorage(positionals[0]);
+    const status = await readRunStatus(output);
+    if (status.state === 'absent') {
+      process.stderr.write(`${output.uri} holds no fruits run (no manifest.json or _tmp/plan.json)\n`);
+      return 1;
+    }
+    if (status.state === 'incomplete') {
+      const { plan, featurized, projected } = status;
+      const summary = { state: 'incomplete', runId: plan.spec.runId, input: plan.spec.input, images: plan.images, shards: plan.shards.length, featurized, projected };
+      if (values.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+      else
+        process.stdout.write(
+          `run        ${plan.spec.runId} (UNFINISHED: no _SUCCESS)\ninput      ${plan.spec.input}\n` +
+            `progress   ${featurized}/${plan.shards.length} shards featurized, ${projected}/${plan.shards.length} projected (${plan.images} images)\n` +
+            `resume     fruits extract ${plan.spec.input} ${plan.spec.output} --resume (with the same options)\n`,
+        );
+      return 1;
+    }
+    const { manifest } = status;
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);
+      return 0;
+    }
+    let text = formatSummary(manifest);
+    text += `layout     features/ (${manifest.model.featureDim}-d), results/ (pca ${manifest.pca.k}-d), pca/model.json, errors/, manifest.json\n`;
+    text += `variance   top components ${manifest.pca.top10Ratio.map((r) => (r * 100).toFixed(1) + '%').join(' ')}\n`;
+    if (values.classes) text += `classes    ${manifest.classes.join(', ')}\n`;
+    process.stdout.write(text);
+    return 0;
+  },
+};
