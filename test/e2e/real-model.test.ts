@@ -8,6 +8,8 @@ import { decodeImage } from '../../src/images/decode.js';
 import { realAssets, realTestOptions } from '../support/assets.js';
 import { runCli } from '../support/cli.js';
 import { duckdbQuery } from '../support/duckdb.js';
+import { referencePcaViaGram } from '../support/reference-pca.js';
+import { pcaModelFromJson } from '../../src/pca/pca-model.js';
 
 /** Leave-one-out nearest neighbour (cosine): the fraction of rows whose nearest other row has the same label. */
 function nearestNeighbourAccuracy(vectors: number[][], labels: string[]): number {
@@ -66,6 +68,18 @@ describe('real MobileNetV2 on the Fruits-360 sample', realTestOptions(), () => {
     t.diagnostic(`leave-one-out 1-NN accuracy: features ${(onFeatures * 100).toFixed(1)}%, PCA (k=${manifest.pca.k}) ${(onPca * 100).toFixed(1)}%`);
     assert.ok(onFeatures >= 0.7, `nearest-neighbour accuracy on features ${onFeatures}`);
     assert.ok(onPca >= onFeatures - 0.03, `on PCA ${onPca} vs features ${onFeatures}`);
+
+    // The run's PCA against an independent computation on the same 423 feature vectors.
+    const model = pcaModelFromJson(readFileSync(join(out, 'pca', 'model.json'), 'utf8'));
+    const flat = Float32Array.from(features.flat());
+    const reference = referencePcaViaGram(flat, features.length, 1280, 10);
+    for (let c = 0; c < 10; c++) {
+      const relative = Math.abs(model.explainedVariance[c] - reference.variance[c]) / reference.variance[c];
+      assert.ok(relative < 1e-6, `component ${c}: ${model.explainedVariance[c]} vs ${reference.variance[c]} (${relative})`);
+      let dot = 0;
+      for (let j = 0; j < 1280; j++) dot += model.components[c * 1280 + j] * reference.components[c][j];
+      assert.ok(Math.abs(Math.abs(dot) - 1) < 1e-4, `component ${c}: |cos| ${Math.abs(dot)}`);
+    }
   });
 });
 
