@@ -66,3 +66,18 @@ test('normalisation writes Keras x/127.5 - 1 into the batch slot', async () => {
   assert.ok(Math.abs(batch[base] - (image.rgb[0] / 127.5 - 1)) < 1e-6);
   assert.ok(batch.subarray(base).every((v) => v >= -1 && v <= 1));
 });
+
+test('the WebAssembly JPEG path gives the same pixels as sharp, and damaged JPEGs still fail', async () => {
+  const { decodeJpegRgb } = await import('./wasm-jpeg.js');
+  const pixels = Buffer.alloc(100 * 100 * 3);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 7919) % 251;
+  const jpeg = await sharp(pixels, { raw: { width: 100, height: 100, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
+  const fast = await decodeJpegRgb(jpeg, 100, 100);
+  const reference = await sharp(jpeg).raw().toBuffer();
+  assert.ok(fast && Buffer.compare(fast, reference) === 0, 'pixel-identical to sharp');
+  assert.equal(await decodeJpegRgb(jpeg.subarray(0, jpeg.length - 200), 100, 100), undefined);
+  const flipped = Buffer.from(jpeg);
+  for (let i = 700; i < 800; i += 7) flipped[i] ^= 0x55;
+  await assert.rejects(decodeImage(flipped), ImageDecodeError);
+  await assert.rejects(decodeImage(jpeg.subarray(0, jpeg.length - 200)), ImageDecodeError);
+});

@@ -13,11 +13,20 @@ export function headerSize(bytes: Uint8Array, format: ImageFormat): { width: num
   if (format === 'gif' && bytes.length >= 10) {
     return { width: bytes[6] | (bytes[7] << 8), height: bytes[8] | (bytes[9] << 8) };
   }
-  if (format === 'jpeg') return jpegSize(bytes);
+  if (format === 'jpeg') return jpegHeader(bytes);
   return undefined;
 }
 
-function jpegSize(b: Uint8Array): { width: number; height: number } | undefined {
+/** Frame size, colour components and whether an Exif segment (which may hold an orientation) is present. */
+export interface JpegHeader {
+  width: number;
+  height: number;
+  components: number;
+  exif: boolean;
+}
+
+export function jpegHeader(b: Uint8Array): JpegHeader | undefined {
+  let exif = false;
   let i = 2;
   while (i + 9 < b.length) {
     if (b[i] !== 0xff) return undefined;
@@ -27,9 +36,10 @@ function jpegSize(b: Uint8Array): { width: number; height: number } | undefined 
       continue;
     }
     const length = (b[i + 2] << 8) | b[i + 3];
+    if (marker === 0xe1 && String.fromCharCode(b[i + 4], b[i + 5], b[i + 6], b[i + 7]) === 'Exif') exif = true;
     // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC) carry the frame size.
     if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      return { height: (b[i + 5] << 8) | b[i + 6], width: (b[i + 7] << 8) | b[i + 8] };
+      return { height: (b[i + 5] << 8) | b[i + 6], width: (b[i + 7] << 8) | b[i + 8], components: b[i + 9], exif };
     }
     i += 2 + length;
   }
