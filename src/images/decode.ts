@@ -45,8 +45,9 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = DE
   if (!format) throw new ImageDecodeError(describeNonImage(bytes), 'not-an-image');
   if (format === 'jpeg') {
     const header = jpegHeader(bytes);
-    // Without Exif there is no orientation to apply; 3 components are YCbCr (or RGB), never CMYK or grey.
-    if (header && !header.exif && header.components === 3 && header.width <= options.size && header.height <= options.size) {
+    // Without Exif there is no orientation to apply, without ICC no profile to convert; 3 components are YCbCr
+    // (or RGB), never CMYK or grey.
+    if (header && !header.exif && !header.icc && header.components === 3 && header.width <= options.size && header.height <= options.size) {
       const rgb = await decodeJpegRgb(bytes, header.width, header.height);
       if (rgb) return { format, width: header.width, height: header.height, rgb, rgbWidth: header.width, rgbHeight: header.height };
     }

@@ -17,16 +17,21 @@ export function headerSize(bytes: Uint8Array, format: ImageFormat): { width: num
   return undefined;
 }
 
-/** Frame size, colour components and whether an Exif segment (which may hold an orientation) is present. */
+/**
+ * Frame size, colour components, and whether Exif (which may hold an orientation) or an ICC profile (which
+ * sharp converts to sRGB) is present.
+ */
 export interface JpegHeader {
   width: number;
   height: number;
   components: number;
   exif: boolean;
+  icc: boolean;
 }
 
 export function jpegHeader(b: Uint8Array): JpegHeader | undefined {
   let exif = false;
+  let icc = false;
   let i = 2;
   while (i + 9 < b.length) {
     if (b[i] !== 0xff) return undefined;
@@ -36,10 +41,12 @@ export function jpegHeader(b: Uint8Array): JpegHeader | undefined {
       continue;
     }
     const length = (b[i + 2] << 8) | b[i + 3];
-    if (marker === 0xe1 && String.fromCharCode(b[i + 4], b[i + 5], b[i + 6], b[i + 7]) === 'Exif') exif = true;
+    const tag = String.fromCharCode(...b.subarray(i + 4, i + 15));
+    if (marker === 0xe1 && tag.startsWith('Exif')) exif = true;
+    if (marker === 0xe2 && tag === 'ICC_PROFILE') icc = true;
     // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC) carry the frame size.
     if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      return { height: (b[i + 5] << 8) | b[i + 6], width: (b[i + 7] << 8) | b[i + 8], components: b[i + 9], exif };
+      return { height: (b[i + 5] << 8) | b[i + 6], width: (b[i + 7] << 8) | b[i + 8], components: b[i + 9], exif, icc };
     }
     i += 2 + length;
   }
