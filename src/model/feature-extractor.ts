@@ -2,9 +2,9 @@ import { basename } from 'node:path';
 import { existsSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import type { TensorLayout } from '../images/normalize.js';
-import { ModelChecksumError, ModelContractError, ModelNotFoundError } from './errors.js';
+import { ModelContractError, ModelNotFoundError } from './errors.js';
 import { knownModelByFile, type Preprocessing } from './known-models.js';
-import { sha256File } from './sha256.js';
+import { verifyModelFile } from './verify.js';
 
 export const FEATURE_DIM = 1280;
 export const INPUT_SIZE = 224;
@@ -41,15 +41,8 @@ export class FeatureExtractor {
 
   static async open(path: string, options: OpenOptions = {}): Promise<FeatureExtractor> {
     if (!existsSync(path)) throw new ModelNotFoundError(`model file not found: ${path}`);
-    const sha256 = await sha256File(path);
+    const sha256 = await verifyModelFile(path, options.expectedSha256);
     const known = knownModelByFile(basename(path));
-    const expected = options.expectedSha256 ?? known?.sha256;
-    if (expected && expected !== sha256) {
-      throw new ModelChecksumError(
-        `model ${path} has sha256 ${sha256}, expected ${expected}: the file is corrupt or not the model it claims to be. ` +
-          `Replace it (\`fruits model fetch\` rebuilds the default model) or pass the right file with --model.`,
-      );
-    }
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(path, {

@@ -1,12 +1,9 @@
 import { availableParallelism } from 'node:os';
-import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RunAbortedError } from '../../engine/engine.js';
 import { LocalEngine } from '../../engine/local/local-engine.js';
 import { requireModel } from '../../model/locate.js';
-import { sha256File } from '../../model/sha256.js';
-import { knownModelByFile } from '../../model/known-models.js';
-import { ModelChecksumError } from '../../model/errors.js';
+import { FeatureExtractor } from '../../model/feature-extractor.js';
 import { parseLabelRule } from '../../pipeline/labels.js';
 import { prepareRun } from '../../pipeline/prepare-run.js';
 import { DEFAULT_RUN_OPTIONS, type RunOptions } from '../../pipeline/run-spec.js';
@@ -97,15 +94,12 @@ export const extractCommand: Command = {
     const workers = intOption('workers', values.workers, availableParallelism());
     const threads = intOption('threads', values.threads, 1);
 
-    // The model is checked before anything is listed or written.
+    // The model is opened once here, before anything is listed or written: a missing, corrupt or wrong-shaped
+    // model stops the run with nothing in the output folder.
     const located = requireModel({ model: values.model });
-    const sha256 = await sha256File(located.path);
-    const known = knownModelByFile(basename(located.path));
-    if (known && known.sha256 !== sha256) {
-      throw new ModelChecksumError(
-        `model ${located.path} has sha256 ${sha256}, expected ${known.sha256}: the file is corrupt. Replace it or pass another with --model.`,
-      );
-    }
+    const probe = await FeatureExtractor.open(located.path, { threads: 1 });
+    const { sha256 } = probe.info;
+    await probe.close();
 
     const input = openStorage(inputUri);
     const output = openStorage(outputUri);
