@@ -103,6 +103,19 @@ describe('fruits extract on a synthetic folder with the tiny model', () => {
     assert.match(String(byFile['locked.jpg'].message), /permission denied/);
   });
 
+  test('fruits inspect summarises the run; --json gives the manifest; a folder without a run is exit 1', async () => {
+    const text = await runCli(['inspect', out('run1')]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /23 with features, 6 failed, 29 listed, 3 classes/);
+    assert.match(text.stdout, /pca +k = 5/);
+    assert.match(text.stdout, /errors +decode: 5, read: 1/);
+    const json = await runCli(['inspect', out('run1'), '--json']);
+    assert.equal(JSON.parse(json.stdout).counts.features, good);
+    const none = await runCli(['inspect', work]);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /holds no fruits run/);
+  });
+
   test('--fail-on-error exits 1 when images failed', async () => {
     const result = await extract([input, out('run-fail'), '--fail-on-error']);
     assert.equal(result.code, 1, result.stderr);
@@ -185,6 +198,11 @@ describe('resume after kill -9', () => {
     assert.equal(killed.signal, 'SIGKILL');
     assert.ok(!existsSync(join(target, '_SUCCESS')));
     const firstPart = statSync(join(target, 'features', 'part-00000.parquet')).mtimeMs;
+
+    const unfinished = await runCli(['inspect', target]);
+    assert.equal(unfinished.code, 1);
+    assert.match(unfinished.stdout, /UNFINISHED/);
+    assert.match(unfinished.stdout, /[1-9]\d*\/10 shards featurized/);
 
     const refused = await runCli(args(target), asUser);
     assert.match(refused.stderr, /unfinished run .*--resume/);
