@@ -11,7 +11,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spawnThread } from '../src/engine/local/spawn-thread.js';
-import { requireModel } from '../src/model/locate.js';
+import { ensureModel } from '../src/model/provision/index.js';
 import type { Manifest } from '../src/dataset/manifest.js';
 
 const { values } = parseArgs({
@@ -29,7 +29,7 @@ if (!input) {
   console.error('bench: no input. Set FRUITS_DATA_DIR (…/shared/data) or pass --input DIR.');
   process.exit(2);
 }
-const modelPath = requireModel({ model: values.model }).path;
+const modelPath = (await ensureModel({ model: values.model })).path;
 const workers = Number(values.workers ?? availableParallelism());
 const batchSize = Number(values['batch-size'] ?? 16);
 const rawSeconds = Number(values['raw-seconds'] ?? 20);

@@ -1,3 +1,4 @@
+import type { ProvisionProgress } from '../model/provision/index.js';
 import type { RunEvent, Stage } from '../engine/engine.js';
 
 /**
@@ -85,4 +86,46 @@ export function formatSeconds(seconds: number): string {
   const m = Math.floor(seconds / 60);
   const s = Math.round(seconds % 60);
   return m < 60 ? `${m}m${String(s).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+/** Download/build/verify progress on stderr: a redrawn bar on a terminal, a line per phase (and per 25%) otherwise. */
+export class ModelProgressReporter {
+  private phase: ProvisionProgress['phase'] | undefined;
+  private lastQuarter = -1;
+  private readonly tty: boolean;
+
+  constructor(
+    private readonly stream: NodeJS.WriteStream,
+    private readonly quiet: boolean,
+  ) {
+    this.tty = Boolean(stream.isTTY) && !process.env.CI;
+  }
+
+  handle = (event: ProvisionProgress): void => {
+    if (this.quiet) return;
+    if (event.phase !== this.phase) {
+      if (this.phase === 'download' && this.tty) this.stream.write('\n');
+      this.phase = event.phase;
+      this.lastQuarter = -1;
+      if (event.phase !== 'download' || !this.tty) this.stream.write(`${event.phase}…\n`);
+    }
+    if (event.phase !== 'download') return;
+    const pct = event.total > 0 ? event.done / event.total : 1;
+    const text = `download: ${(event.done / 1e6).toFixed(1)}/${(event.total / 1e6).toFixed(1)} MB (${(pct * 100).toFixed(0)}%)`;
+    if (this.tty) {
+      const filled = Math.round(pct * 24);
+      this.stream.write(`\r[${'#'.repeat(filled)}${'.'.repeat(24 - filled)}] ${text}\x1b[K`);
+      return;
+    }
+    const quarter = Math.floor(pct * 4);
+    if (quarter > this.lastQuarter) {
+      this.lastQuarter = quarter;
+      this.stream.write(`${text}\n`);
+    }
+  };
+
+  end(): void {
+    if (!this.quiet && this.phase === 'download' && this.tty) this.stream.write('\n');
+    this.phase = undefined;
+  }
 }

@@ -4,6 +4,14 @@ import { join, resolve } from 'node:path';
 import { ModelNotFoundError } from './errors.js';
 import { DEFAULT_MODEL } from './known-models.js';
 
+/**
+ * What `fruits model fetch` builds into the cache from the published Keras weights. Same network and features
+ * as the prebuilt `mobilenet_v2_1.0_224_keras_features_nhwc.onnx`, other bytes (initializer names, metadata,
+ * float32 rounding of our BatchNorm folding), so it has its own name: the prebuilt file's pinned sha256 does not
+ * apply to it; its own sha256 is pinned by its sidecar `<file>.json`, checked every time it is provisioned.
+ */
+export const BUILT_MODEL_FILE = 'mobilenet_v2_1.0_224_keras_features_nhwc.built.onnx';
+
 export interface LocateOptions {
   /** --model on the command line: a file, or a folder holding the default model file. */
   model?: string;
@@ -53,6 +61,8 @@ export function locateModel(options: LocateOptions = {}): LocatedModel | undefin
     }
     return { path, source };
   }
+  // Only the prebuilt file: a model that `fruits model fetch` built is returned by ensureModel (model/provision),
+  // which checks it against its sidecar first.
   const cached = join(modelCacheDir(env), DEFAULT_MODEL.file);
   if (existsSync(cached)) return { path: cached, source: 'cache' };
   return undefined;
@@ -64,6 +74,6 @@ export function requireModel(options: LocateOptions = {}): LocatedModel {
   if (found) return found;
   throw new ModelNotFoundError(
     `no model found. Give one with --model PATH (or FRUITS_MODEL / FRUITS_MODEL_DIR), ` +
-      `or run \`fruits model fetch\` to download and build ${DEFAULT_MODEL.file} into ${modelCacheDir(options.env ?? process.env)}.`,
+      `or run \`fruits model fetch\` to download the published weights and build ${BUILT_MODEL_FILE} into ${modelCacheDir(options.env ?? process.env)}.`,
   );
 }

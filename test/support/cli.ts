@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -24,7 +27,17 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
       cwd: REPO_ROOT,
-      env: { ...process.env, FRUITS_MODEL: '', FRUITS_MODEL_DIR: '', CI: '', ...options.env },
+      // A fresh model cache and an unreachable weights server by default: a test never reads the user's cache
+      // and never reaches the internet, even when `extract` provisions a model on first use.
+      env: {
+        ...process.env,
+        FRUITS_MODEL: '',
+        FRUITS_MODEL_DIR: '',
+        CI: '',
+        XDG_CACHE_HOME: mkdtempSync(join(tmpdir(), 'fruits-cache-')),
+        FRUITS_WEIGHTS_BASE_URL: 'http://127.0.0.1:9/',
+        ...options.env,
+      },
       uid: options.uid,
       gid: options.gid,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { RunAbortedError } from '../../engine/engine.js';
 import { LocalEngine } from '../../engine/local/local-engine.js';
-import { requireModel } from '../../model/locate.js';
+import { ensureModel } from '../../model/provision/index.js';
 import { FeatureExtractor } from '../../model/feature-extractor.js';
 import { parseLabelRule } from '../../pipeline/labels.js';
 import { prepareRun } from '../../pipeline/prepare-run.js';
@@ -10,7 +10,7 @@ import { DEFAULT_RUN_OPTIONS, type RunOptions } from '../../pipeline/run-spec.js
 import { openStorage } from '../../storage/open-storage.js';
 import { UsageError, type Command } from '../command.js';
 import { fractionOption, intOption } from '../options.js';
-import { ProgressReporter } from '../progress.js';
+import { ModelProgressReporter, ProgressReporter } from '../progress.js';
 import { formatSummary } from '../summary.js';
 
 const HELP = `Usage: fruits extract <input> <output> [options]
@@ -96,7 +96,8 @@ export const extractCommand: Command = {
 
     // The model is opened once here, before anything is listed or written: a missing, corrupt or wrong-shaped
     // model stops the run with nothing in the output folder.
-    const located = requireModel({ model: values.model });
+    const modelProgress = new ModelProgressReporter(process.stderr, values.quiet);
+    const located = await ensureModel({ model: values.model, onProgress: modelProgress.handle }).finally(() => modelProgress.end());
     const probe = await FeatureExtractor.open(located.path, { threads: 1 });
     const { sha256 } = probe.info;
     await probe.close();
