@@ -219,6 +219,28 @@ describe('resume after kill -9', () => {
   });
 });
 
+test('Ctrl-C stops the run with exit code 130 and a pointer to --resume; the resumed run completes', async () => {
+  const target = out('interrupted');
+  const args = ['extract', input, target, '--model', model, '--workers', '1', '--batch-size', '2', '--shard-size', '4', '--pca-k', '2'];
+  const interrupted = await runCli(args, {
+    ...asUser,
+    onSpawn: (child) => {
+      const timer = setInterval(() => {
+        if (existsSync(join(target, '_tmp', 'featurized', 'part-00000.json'))) {
+          clearInterval(timer);
+          child.kill('SIGINT');
+        }
+      }, 20);
+      child.on('exit', () => clearInterval(timer));
+    },
+  });
+  assert.equal(interrupted.code, 130, interrupted.stderr);
+  assert.match(interrupted.stderr, /interrupted.*--resume/);
+  const resumed = await runCli([...args, '--resume'], asUser);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.ok(existsSync(join(target, '_SUCCESS')));
+});
+
 test('symlinked images are followed', async () => {
   const linked = join(work, 'linked', 'Fruit 1');
   mkdirSync(linked, { recursive: true });
