@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { runCli } from '../support/cli.js';
+import { runCli, signalWhenExists } from '../support/cli.js';
 import { duckdbQuery } from '../support/duckdb.js';
 import { pngBomb, writeImageFolder } from '../support/synthetic-images.js';
 import { writeTinyModel } from '../support/tiny-model.js';
@@ -183,18 +183,7 @@ describe('resume after kill -9', () => {
     assert.equal(reference.code, 0, reference.stderr);
 
     const target = out('killed');
-    const killed = await runCli(args(target), {
-      ...asUser,
-      onSpawn: (child) => {
-        const timer = setInterval(() => {
-          if (existsSync(join(target, '_tmp', 'featurized', 'part-00001.json'))) {
-            clearInterval(timer);
-            child.kill('SIGKILL');
-          }
-        }, 20);
-        child.on('exit', () => clearInterval(timer));
-      },
-    });
+    const killed = await runCli(args(target), { ...asUser, onSpawn: signalWhenExists(join(target, '_tmp', 'featurized', 'part-00001.json'), 'SIGKILL') });
     assert.equal(killed.signal, 'SIGKILL');
     assert.ok(!existsSync(join(target, '_SUCCESS')));
     const firstPart = statSync(join(target, 'features', 'part-00000.parquet')).mtimeMs;
@@ -221,19 +210,11 @@ describe('resume after kill -9', () => {
 
 test('Ctrl-C stops the run with exit code 130 and a pointer to --resume; the resumed run completes', async () => {
   const target = out('interrupted');
-  const args = ['extract', input, target, '--model', model, '--workers', '1', '--batch-size', '2', '--shard-size', '4', '--pca-k', '2'];
-  const interrupted = await runCli(args, {
-    ...asUser,
-    onSpawn: (child) => {
-      const timer = setInterval(() => {
-        if (existsSync(join(target, '_tmp', 'featurized', 'part-00000.json'))) {
-          clearInterval(timer);
-          child.kill('SIGINT');
-        }
-      }, 20);
-      child.on('exit', () => clearInterval(timer));
-    },
-  });
+  const many = join(work, 'many');
+  await writeImageFolder(many, { classes: 3, perClass: 30, seed: 5 });
+  // 90 images in shards of 3 on one thread: the signal arrives long before the last shard.
+  const args = ['extract', many, target, '--model', model, '--workers', '1', '--batch-size', '1', '--shard-size', '3', '--pca-k', '2'];
+  const interrupted = await runCli(args, { ...asUser, onSpawn: signalWhenExists(join(target, '_tmp', 'featurized', 'part-00000.json'), 'SIGINT') });
   assert.equal(interrupted.code, 130, interrupted.stderr);
   assert.match(interrupted.stderr, /interrupted.*--resume/);
   const resumed = await runCli([...args, '--resume'], asUser);

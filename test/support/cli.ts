@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,4 +50,17 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
     options.onSpawn?.(child);
   });
+}
+
+/** An `onSpawn` that sends `signal` to the child as soon as `path` exists (e.g. a shard's done marker). */
+export function signalWhenExists(path: string, signal: NodeJS.Signals): (child: ChildProcess) => void {
+  return (child) => {
+    const timer = setInterval(() => {
+      if (existsSync(path)) {
+        clearInterval(timer);
+        child.kill(signal);
+      }
+    }, 20);
+    child.on('exit', () => clearInterval(timer));
+  };
 }
