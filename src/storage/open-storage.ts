@@ -1,4 +1,5 @@
 import { LocalStorage } from './local-storage.js';
+import { S3Storage } from './s3-storage.js';
 import type { Storage } from './storage.js';
 
 export interface StorageOptions {
@@ -14,7 +15,8 @@ export function isS3Uri(uri: string): boolean {
 
 /** A local path (or file://) or s3://bucket/prefix → the Storage for it. */
 export function openStorage(uri: string, options: StorageOptions = {}): Storage {
-  if (isS3Uri(uri)) throw new Error(`s3:// storage is not available yet (${uri}); use a local path`);
+  // The SDK itself loads on first use; AWS_ENDPOINT_URL(_S3) and AWS_REGION apply when no option is given.
+  if (isS3Uri(uri)) return new S3Storage(uri, { s3Endpoint: options.s3Endpoint, region: options.region });
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri) && !uri.startsWith('file://')) {
     throw new Error(`unsupported storage URI ${uri}: use a local path or s3://bucket/prefix`);
   }
