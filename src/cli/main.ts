@@ -1,11 +1,10 @@
 #!/usr/bin/env node
 import { UsageError, type Command } from './command.js';
+import { commands } from './commands/index.js';
 
-// The AWS SDK prints a multi-line notice on every s3:// command that it will require Node 22 in 2027. This CLI
+// The AWS SDK (loaded lazily, on the first s3:// access) prints a multi-line notice on every s3:// command that it will require Node 22 in 2027. This CLI
 // targets Node 20 on purpose (see package.json engines); the notice belongs in the README, not in every run.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
-import { commands } from './commands/index.js';
 
 const HELP = `fruits — fruit image featurization (MobileNetV2 → PCA → Parquet) and the fruit app
 
