@@ -1,7 +1,10 @@
 import type { Command } from '../command.js';
+import { evaluateCommand } from './evaluate.js';
 import { extractCommand } from './extract.js';
+import { identifyCommand } from './identify.js';
 import { inspectCommand } from './inspect.js';
 import { modelCommand } from './model.js';
+import { serveCommand } from './serve.js';
 
 /** Every subcommand, in the order `fruits --help` lists them. */
-export const commands: Command[] = [extractCommand, inspectCommand, modelCommand];
+export const commands: Command[] = [extractCommand, inspectCommand, modelCommand, serveCommand, identifyCommand, evaluateCommand];

@@ -1,0 +1,190 @@
+/**
+ * npm run bench:app — latency of the fruit app's POST /api/identify on loopback, the way a phone uses it:
+ *   1. a ~1 MB phone JPEG (a real photo from $FRUITS_DATA_DIR/real-photos upscaled to ~2000 px, quality 92),
+ *   2. `fruits serve` on a run in a child process (rate limit off, access log off),
+ *   3. autocannon at 4 concurrent clients (target p95 ≤ 150 ms on 2 cores), then at 50 (no errors: requests
+ *      queue, none lost), multipart uploads as the web page sends them.
+ * Prints the figures and saves them as JSON in bench-results/app-<time>.json.
+ *
+ * Options: --run DIR (default: a run of the Fruits-360 sample made on the spot), --model PATH,
+ * --duration S (per load level, default 20), --photo FILE (default real-photos/raspberries1.jpg: a textured photo,
+ * so the upscaled JPEG reaches ~1 MB), --threads N (onnxruntime threads of the server, default: serve's default).
+ * The machine's load average is recorded with the figures: on a shared 2-core machine it decides them.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import sharp from 'sharp';
+
+interface AutocannonResult {
+  requests: { total: number; average: number };
+  throughput: { average: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  statusCodeStats?: Record<string, { count: number }>;
+  [key: string]: unknown;
+}
+interface AutocannonInstance {
+  on(event: 'response', listener: (client: unknown, statusCode: number, bytes: number, responseTimeMs: number) => void): void;
+}
+type Autocannon = (
+  options: { url: string; connections: number; duration: number; method: string; headers: Record<string, string>; body: Buffer; timeout: number },
+  done: (error: Error | null, result: AutocannonResult) => void,
+) => AutocannonInstance;
+// autocannon ships no types; this is the part of its API the bench uses.
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const MAIN = join(ROOT, 'src/cli/main.ts');
+
+const { values } = parseArgs({
+  options: { run: { type: 'string' }, model: { type: 'string' }, duration: { type: 'string' }, photo: { type: 'string' }, threads: { type: 'string' } },
+});
+const duration = Number(values.duration ?? 20);
+const dataDir = process.env.FRUITS_DATA_DIR;
+const photoPath = values.photo ?? (dataDir ? join(dataDir, 'real-photos', 'raspberries1.jpg') : undefined);
+if (!photoPath) {
+  console.error('bench:app: no photo. Set FRUITS_DATA_DIR (…/shared/data) or pass --photo FILE.');
+  process.exit(2);
+}
+const scratch = mkdtempSync(join(tmpdir(), 'fruits-bench-app-'));
+
+function cli(args: string[], onSpawn?: (child: ChildProcess) => void): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, stdio: ['ignore', 'inherit', 'pipe'] });
+    child.on('error', reject);
+    child.on('close', resolve);
+    onSpawn?.(child);
+  });
+}
+
+/** A phone-sized JPEG of about 1 MB: the photo upscaled to ~2000 px on its long side, quality 92. */
+async function phoneJpeg(path: string): Promise<Buffer> {
+  let side = 2000;
+  for (;;) {
+    const jpeg = await sharp(readFileSync(path)).resize(side, side, { fit: 'inside' }).jpeg({ quality: 92 }).toBuffer();
+    if (jpeg.length >= 900_000 || side >= 4000) return jpeg;
+    side += 250;
+  }
+}
+
+function multipart(photo: Buffer): { body: Buffer; type: string } {
+  const boundary = `----fruits-bench-${Date.now()}`;
+  const head = `--${boundary}\r\nContent-Disposition: form-data; name="photo"; filename="phone.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`;
+  return { body: Buffer.concat([Buffer.from(head), photo, Buffer.from(`\r\n--${boundary}--\r\n`)]), type: `multipart/form-data; boundary=${boundary}` };
+}
+
+function percentile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+async function load(url: string, connections: number, seconds: number, upload: { body: Buffer; type: string }) {
+  const times: number[] = [];
+  const statuses: Record<number, number> = {};
+  const result = await new Promise<AutocannonResult>((resolve, reject) => {
+    const instance = autocannon(
+      { url: `${url}/api/identify`, connections, duration: seconds, method: 'POST', headers: { 'content-type': upload.type }, body: upload.body, timeout: 60 },
+      (error, r) => (error ? reject(error) : resolve(r)),
+    );
+    instance.on('response', (_client, status, _bytes, ms) => {
+      times.push(ms);
+      statuses[status] = (statuses[status] ?? 0) + 1;
+    });
+  });
+  times.sort((a, b) => a - b);
+  const round = (x: number) => Math.round(x * 10) / 10;
+  return {
+    connections,
+    seconds,
+    requests: times.length,
+    requestsPerSecond: round(times.length / seconds),
+    latencyMs: { p50: round(percentile(times, 0.5)), p95: round(percentile(times, 0.95)), p99: round(percentile(times, 0.99)), max: round(times[times.length - 1] ?? NaN) },
+    statuses,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    non2xx: result.non2xx,
+  };
+}
+
+let server: ChildProcess | undefined;
+try {
+  let run = values.run;
+  if (!run) {
+    if (!dataDir) throw new Error('no run: pass --run DIR or set FRUITS_DATA_DIR so the bench can extract the sample');
+    run = join(scratch, 'sample-run');
+    console.error('bench:app: no --run given; extracting the Fruits-360 sample…');
+    const code = await cli(['extract', join(dataDir, 'fruits-360-sample'), run, '--quiet', ...(values.model ? ['--model', values.model] : [])]);
+    if (code !== 0) throw new Error(`extract exited with ${code}`);
+  }
+
+  const photo = await phoneJpeg(photoPath);
+  const meta = await sharp(photo).metadata();
+  const upload = multipart(photo);
+  console.error(`bench:app: photo ${photoPath} → ${meta.width}×${meta.height} JPEG of ${(photo.length / 1e6).toFixed(2)} MB`);
+
+  const url = await new Promise<string>((resolve, reject) => {
+    const args = ['serve', '--run', run!, '--port', '0', '--host', '127.0.0.1', '--rate-limit', '0', '--quiet'];
+    if (values.model) args.push('--model', values.model);
+    if (values.threads) args.push('--threads', values.threads);
+    let stderr = '';
+    void cli(args, (child) => {
+      server = child;
+      child.stderr!.on('data', (d) => {
+        stderr += d;
+        const found = /fruit app on (http:\/\/\S+)/.exec(stderr);
+        if (found) resolve(found[1]);
+      });
+    }).then((code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
+  });
+  const health = (await (await fetch(`${url}/healthz`)).json()) as { runId: string; classes: number; modelSha256: string };
+  console.error(`bench:app: server ${url}, run ${health.runId} (${health.classes} classes); warming up…`);
+  await load(url, 2, 3, upload);
+
+  const loadBefore = loadavg()[0];
+  console.error(`bench:app: 4 concurrent clients for ${duration} s…`);
+  const four = await load(url, 4, duration, upload);
+  console.error(`bench:app: 50 concurrent clients for ${duration} s…`);
+  const fifty = await load(url, 50, duration, upload);
+  const loadAfter = loadavg()[0];
+
+  const report = {
+    bench: 'app',
+    date: new Date().toISOString(),
+    machine: { cpus: availableParallelism(), model: cpus()[0]?.model, node: process.version, loadAverage1m: { before: loadBefore, after: loadAfter } },
+    serverThreads: values.threads ? Number(values.threads) : Math.max(1, Math.floor(availableParallelism() / 2)),
+    run: { dir: run, id: health.runId, classes: health.classes },
+    photo: { source: photoPath, width: meta.width, height: meta.height, bytes: photo.length },
+    target: 'p95 ≤ 150 ms at 4 clients; 0 errors and 0 non-2xx at 50 clients',
+    clients4: four,
+    clients50: fifty,
+    verdict: {
+      p95At4Ms: four.latencyMs.p95,
+      p95At4WithinTarget: four.latencyMs.p95 <= 150,
+      noneLostAt50: fifty.errors === 0 && fifty.timeouts === 0 && fifty.non2xx === 0,
+    },
+  };
+  const outDir = join(ROOT, 'bench-results');
+  mkdirSync(outDir, { recursive: true });
+  const file = join(outDir, `app-${report.date.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  const line = (r: typeof four) =>
+    `${String(r.connections).padStart(2)} clients: ${r.requests} requests (${r.requestsPerSecond}/s), p50 ${r.latencyMs.p50} ms, p95 ${r.latencyMs.p95} ms, ` +
+    `p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms; errors ${r.errors}, timeouts ${r.timeouts}, non-2xx ${r.non2xx}`;
+  console.log(
+    `fruit app, POST /api/identify, ${(photo.length / 1e6).toFixed(2)} MB ${meta.width}×${meta.height} JPEG, loopback, ${availableParallelism()} cores ` +
+      `(load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after)`,
+  );
+  console.log(line(four));
+  console.log(line(fifty));
+  console.log(`p95 at 4 clients ${report.verdict.p95At4WithinTarget ? 'within' : 'ABOVE'} the 150 ms target; ${report.verdict.noneLostAt50 ? 'no request lost' : 'REQUESTS LOST'} at 50 clients`);
+  console.log(`saved ${file}`);
+} finally {
+  server?.kill('SIGTERM');
+  rmSync(scratch, { recursive: true, force: true });
+}

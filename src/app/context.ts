@@ -1,0 +1,33 @@
+import type { Identification, Method } from '../classifier/identifier.js';
+import type { Storage } from '../storage/storage.js';
+import type { FruitDirectory } from './fruit-directory.js';
+
+/** What the HTTP layer needs from the classifier: `Identifier` fits, and so does a test double. */
+export interface PhotoIdentifier {
+  readonly runId: string;
+  readonly modelSha256: string;
+  readonly classes: string[];
+  /** Photos admitted and not answered yet. */
+  readonly pending: number;
+  identify(bytes: Uint8Array, method?: Method): Promise<Identification>;
+}
+
+export interface AppOptions {
+  identifier: PhotoIdentifier;
+  directory: FruitDirectory;
+  /** The run's storage: corrections land under feedback/ in it. */
+  feedback: Storage;
+  /** Largest accepted photo, in bytes. */
+  maxUploadBytes: number;
+  /** Decompression-bomb guard for photos sent with a correction (identify uses the identifier's own). */
+  maxPixels: number;
+  /** Photo requests per minute per client IP (burst of the same size); 0 turns the limit off. */
+  rateLimitPerMinute: number;
+  /** An identify request that has not been answered after this long gets a 503. */
+  requestTimeoutMs: number;
+  /** Take the client IP from X-Forwarded-For (only behind a reverse proxy that sets it). */
+  trustProxy: boolean;
+  /** One line per request (method, path, status, ms); never the client's IP or photo. */
+  log?: (entry: Record<string, unknown>) => void;
+  version?: string;
+}

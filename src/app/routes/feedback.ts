@@ -1,0 +1,68 @@
+import { randomBytes } from 'node:crypto';
+import type { Hono } from 'hono';
+import sharp from 'sharp';
+import { z } from 'zod';
+import { decodeImage, DEFAULT_DECODE } from '../../images/decode.js';
+import { sha256Bytes } from '../../model/sha256.js';
+import type { AppOptions } from '../context.js';
+import { HttpError } from '../errors.js';
+import { readUpload } from '../upload.js';
+
+/** Photos kept for the next training set: big enough to crop fruit from, small enough to store by the thousand. */
+const STORED_MAX_SIDE = 2048;
+
+/**
+ * POST /api/feedback: "wrong? this is the right fruit". Stores under the run's storage
+ *   feedback/<UTC timestamp>-<id>.jpg   the photo, upright, re-encoded as JPEG without any metadata (no GPS)
+ *   feedback/<UTC timestamp>-<id>.json  the correction: right class, predicted class, note, run and model
+ * so a later run has labelled real-world photos. The client's IP is not stored.
+ */
+export function registerFeedback(app: Hono, options: AppOptions): void {
+  app.post('/api/feedback', async (c) => {
+    const { photo, fields } = await readUpload(c.req.raw, options.maxUploadBytes);
+    const classes = new Set(options.identifier.classes);
+    const schema = z.object({
+      correctClass: z.string().refine((v) => classes.has(v) || v === 'other', { message: 'must be one of the classes of GET /api/fruits, or "other"' }),
+      predictedClass: z.string().max(200).optional(),
+      note: z.string().max(500).optional(),
+      lang: z.enum(['fr', 'en']).optional(),
+    });
+    const parsed = schema.safeParse(fields);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'form'}: ${i.message}`).join('; ');
+      throw new HttpError(400, 'invalid-feedback', `invalid correction: ${issues}`);
+    }
+    // Same checks as identify (sniffed format, pixel limit, corrupt data) before anything is stored.
+    const decoded = await decodeImage(photo, { ...DEFAULT_DECODE, maxPixels: options.maxPixels });
+    const jpeg = await sharp(photo, { limitInputPixels: options.maxPixels, failOn: 'warning' })
+      .rotate()
+      .resize(STORED_MAX_SIDE, STORED_MAX_SIDE, { fit: 'inside', withoutEnlargement: true })
+      .jpeg({ quality: 90 })
+      .toBuffer({ resolveWithObject: true });
+
+    const receivedAt = new Date();
+    const id = randomBytes(4).toString('hex');
+    const stem = `feedback/${receivedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${id}`;
+    const record = {
+      format: 'fruits-feedback/1',
+      id,
+      receivedAt: receivedAt.toISOString(),
+      correctClass: parsed.data.correctClass,
+      predictedClass: parsed.data.predictedClass ?? null,
+      note: parsed.data.note ?? null,
+      lang: parsed.data.lang ?? null,
+      runId: options.identifier.runId,
+      modelSha256: options.identifier.modelSha256,
+      photo: {
+        key: `${stem}.jpg`,
+        width: jpeg.info.width,
+        height: jpeg.info.height,
+        original: { format: decoded.format, width: decoded.width, height: decoded.height, bytes: photo.length, sha256: sha256Bytes(photo) },
+      },
+    };
+    // Photo first, record last: a record always points at a photo that exists.
+    await options.feedback.write(`${stem}.jpg`, jpeg.data);
+    await options.feedback.write(`${stem}.json`, `${JSON.stringify(record, null, 2)}\n`);
+    return c.json({ id, stored: { photo: `${stem}.jpg`, record: `${stem}.json` } }, 201);
+  });
+}

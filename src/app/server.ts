@@ -1,0 +1,106 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { serve } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { Hono, type Context } from 'hono';
+import type { AppOptions } from './context.js';
+import { httpErrorOf } from './errors.js';
+import { rateLimit } from './middleware/rate-limit.js';
+import { registerFeedback } from './routes/feedback.js';
+import { registerFruits } from './routes/fruits.js';
+import { registerHealth } from './routes/health.js';
+import { registerIdentify } from './routes/identify.js';
+import { registerWeb } from './routes/web.js';
+
+export type { AppOptions, PhotoIdentifier } from './context.js';
+
+/** Default limits of `fruits serve` (each has an option). */
+export const DEFAULT_LIMITS = {
+  maxUploadBytes: 10 * 1024 * 1024,
+  rateLimitPerMinute: 30,
+  requestTimeoutMs: 30_000,
+} as const;
+
+/** The Hono app: routes, limits and the error contract (JSON errors, never a 500 for a bad upload). */
+export function createApp(options: AppOptions): Hono {
+  const app = new Hono();
+  const log = options.log;
+
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    await next();
+    c.header('X-Content-Type-Options', 'nosniff');
+    c.header('Referrer-Policy', 'no-referrer');
+    log?.({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) });
+  });
+
+  if (options.rateLimitPerMinute > 0) {
+    const limiter = rateLimit({ perMinute: options.rateLimitPerMinute, keyOf: (c) => clientIp(c, options.trustProxy) });
+    // Only the photo endpoints cost model time; pages, cards and health checks are free.
+    app.use('/api/identify', limiter);
+    app.use('/api/feedback', limiter);
+  }
+
+  registerIdentify(app, options);
+  registerFeedback(app, options);
+  registerFruits(app, options);
+  registerHealth(app, options);
+  registerWeb(app, options);
+
+  app.notFound((c) => c.json({ error: { code: 'not-found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
+  app.onError((error, c) => {
+    const known = httpErrorOf(error);
+    if (known) {
+      for (const [name, value] of Object.entries(known.headers)) c.header(name, value);
+      return c.json({ error: { code: known.code, message: known.message } }, known.status);
+    }
+    // A bug or an engine failure, not the client's fault: the details go to the log, not to the client.
+    process.stderr.write(`fruits serve: ${c.req.method} ${c.req.path} failed: ${(error as Error).stack ?? String(error)}\n`);
+    return c.json({ error: { code: 'internal', message: 'internal error; it has been logged' } }, 500);
+  });
+  return app;
+}
+
+/** The client's address: the socket's, or the first X-Forwarded-For hop behind a trusted proxy. */
+function clientIp(c: Context, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
+    if (forwarded) return forwarded;
+  }
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** Starts the app on host:port (port 0: any free port) with socket-level timeouts against slow clients. */
+export function startServer(app: Hono, options: { port: number; host: string; requestTimeoutMs: number }): Promise<RunningServer> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, (info: AddressInfo) => {
+      const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+      resolve({
+        url: `http://${host === '0.0.0.0' || host === '[::]' ? 'localhost' : host}:${info.port}`,
+        port: info.port,
+        server: server as Server,
+        close: () =>
+          new Promise<void>((done) => {
+            (server as Server).closeAllConnections?.();
+            server.close(() => done());
+          }),
+      });
+    }) as Server;
+    // A client that trickles its headers or body (slowloris) is cut off; the identify route has its own timer.
+    server.headersTimeout = 20_000;
+    server.requestTimeout = options.requestTimeoutMs + 30_000;
+    server.keepAliveTimeout = 5_000;
+    server.once('error', reject);
+  });
+}

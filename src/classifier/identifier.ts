@@ -1,0 +1,238 @@
+import { availableParallelism } from 'node:os';
+import type { DecodedImage } from '../images/decode.js';
+import { requireModel } from '../model/locate.js';
+import { openStorage } from '../storage/open-storage.js';
+import type { Storage } from '../storage/storage.js';
+import { BatchQueue, Semaphore } from './batch-queue.js';
+import { decide, DEFAULT_THRESHOLDS, type DecisionThresholds, type NotSureReason, type OodScores } from './decision.js';
+import { QueueFullError } from './errors.js';
+import { PhotoFeaturizer } from './featurizer.js';
+import { knnRanking, type RankedClass } from './knn.js';
+import { NeighbourKernel, type Neighbours } from './neighbours.js';
+import { probeLogits, softmax } from './probe.js';
+import { loadReferenceSet, residualsOf, type ReferenceSet } from './reference-set.js';
+import { loadOrTrainClassifier, type TrainedClassifier } from './trained-classifier.js';
+import { normalizeRows, transpose } from './vectors.js';
+
+export type Method = 'probe' | 'knn';
+
+export interface IdentifierOptions {
+  /** The run folder (path or URI) or an opened Storage. */
+  run: string | Storage;
+  /** Model file or folder; default: the usual lookup (FRUITS_MODEL, FRUITS_MODEL_DIR, cache). */
+  model?: string;
+  /** onnxruntime threads for the model, the projection and the neighbour search. */
+  threads?: number;
+  maxPixels?: number;
+  /** Photos per model call at most (photos that arrive while the model is busy are batched). */
+  maxBatch?: number;
+  /** Photos allowed to wait for the model, decoded or not; beyond, identify() throws QueueFullError. */
+  maxWaiting?: number;
+  /** Photos decoded at once (each holds a full-size image in libvips while it shrinks). */
+  decodeConcurrency?: number;
+  thresholds?: DecisionThresholds;
+  method?: Method;
+  /** Ignore classifier/probe.json and train again. */
+  retrain?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface Prediction {
+  className: string;
+  score: number;
+}
+
+export interface Identification {
+  /** Top 5 of `method`, best first. */
+  predictions: Prediction[];
+  notSure: boolean;
+  reasons: NotSureReason[];
+  method: Method;
+  probe: Prediction[];
+  knn: Prediction[];
+  ood: OodScores;
+  image: { format: string; width: number; height: number; bytes: number };
+  timings: { decodeMs: number; waitMs: number; inferenceMs: number; batchSize: number; totalMs: number };
+}
+
+interface BatchOutput {
+  pca: Float32Array;
+  neighbours: Neighbours;
+  /** PCA reconstruction error of the photo's features. */
+  residual: number;
+}
+
+const NEIGHBOURS = 50;
+
+/**
+ * Photo → answer, for the CLI and the HTTP API. Holds ONE model session; photos are decoded concurrently
+ * (bounded), then queued for the model and batched (see BatchQueue).
+ */
+export class Identifier {
+  private readonly queue: BatchQueue<DecodedImage, BatchOutput>;
+  private readonly decodeSlots: Semaphore;
+  private admitted = 0;
+  private readonly maxWaiting: number;
+
+  private constructor(
+    private readonly featurizer: PhotoFeaturizer,
+    private readonly index: NeighbourKernel,
+    readonly references: ReferenceSet,
+    readonly classifier: TrainedClassifier,
+    readonly classifierSource: 'cache' | 'trained',
+    readonly modelPath: string,
+    private readonly options: Required<Pick<IdentifierOptions, 'maxBatch' | 'maxWaiting' | 'decodeConcurrency' | 'thresholds' | 'method'>>,
+  ) {
+    this.maxWaiting = options.maxWaiting;
+    this.decodeSlots = new Semaphore(options.decodeConcurrency);
+    this.queue = new BatchQueue((images) => this.runBatch(images), { maxBatch: options.maxBatch, maxWaiting: options.maxWaiting });
+  }
+
+  static async open(options: IdentifierOptions): Promise<Identifier> {
+    const log = options.log ?? (() => {});
+    const threads = options.threads ?? availableParallelism();
+    const run = typeof options.run === 'string' ? openStorage(options.run) : options.run;
+    const modelPath = requireModel({ model: options.model }).path;
+    const references = await loadReferenceSet(run);
+    const featurizer = await PhotoFeaturizer.open({ manifest: references.manifest, pca: references.pca, modelPath, threads, maxPixels: options.maxPixels });
+    try {
+      const loaded = await loadOrTrainClassifier(run, references, { threads, retrain: options.retrain });
+      if (loaded.source === 'trained') {
+        log(`trained the classifier on ${references.rows} vectors in ${(loaded.classifier.trainingMs / 1000).toFixed(1)} s` +
+          (loaded.cacheError ? ` (not cached: ${loaded.cacheError})` : ` (cached in ${run.uri}/classifier/probe.json)`));
+      }
+      const dim = references.pca.k;
+      const index = await NeighbourKernel.withReferences(transpose(normalizeRows(references.pcaVectors, dim), references.rows, dim), references.rows, dim, threads);
+      return new Identifier(featurizer, index, references, loaded.classifier, loaded.source, modelPath, {
+        maxBatch: options.maxBatch ?? 8,
+        maxWaiting: options.maxWaiting ?? 200,
+        decodeConcurrency: options.decodeConcurrency ?? Math.max(2, availableParallelism()),
+        thresholds: options.thresholds ?? DEFAULT_THRESHOLDS,
+        method: options.method ?? 'probe',
+      });
+    } catch (error) {
+      await featurizer.close();
+      throw error;
+    }
+  }
+
+  get runId(): string {
+    return this.references.manifest.runId;
+  }
+
+  get modelSha256(): string {
+    return this.references.manifest.model.sha256;
+  }
+
+  get classes(): string[] {
+    return this.references.classes;
+  }
+
+  /** The decompression-bomb limit photos are decoded with. */
+  get maxPixels(): number {
+    return this.featurizer.decodeOptions.maxPixels;
+  }
+
+  get defaultMethod(): Method {
+    return this.options.method;
+  }
+
+  get thresholds(): DecisionThresholds {
+    return this.options.thresholds;
+  }
+
+  /** Photos admitted and not answered yet (decoding, waiting for the model, or in the running batch). */
+  get pending(): number {
+    return this.admitted;
+  }
+
+  /**
+   * Bytes of one photo → answer. Throws ImageDecodeError for bad images (with a reason), QueueFullError when
+   * more than `maxWaiting` photos are already pending.
+   */
+  async identify(bytes: Uint8Array, method: Method = this.options.method): Promise<Identification> {
+    if (this.admitted >= this.maxWaiting) {
+      throw new QueueFullError(`${this.admitted} photos are already being identified; try again in a few seconds`, 2);
+    }
+    this.admitted++;
+    try {
+      const started = performance.now();
+      const image = await this.decodeSlots.run(() => this.featurizer.decode(bytes));
+      const decodeMs = performance.now() - started;
+      const { output, waitMs, batchMs, batchSize } = await this.queue.push(image);
+      const answer = this.answer(output.pca, output.neighbours, method, output.residual);
+      return {
+        ...answer,
+        image: { format: image.format, width: image.width, height: image.height, bytes: bytes.length },
+        timings: { decodeMs, waitMs, inferenceMs: batchMs, batchSize, totalMs: performance.now() - started },
+      };
+    } finally {
+      this.admitted--;
+    }
+  }
+
+  /** The answer for a PCA vector and its neighbours (the part of identify() after the model). */
+  answer(pca: Float32Array, neighbours: Neighbours, method: Method = this.options.method, residual = NaN): Omit<Identification, 'image' | 'timings'> {
+    const { classifier } = this;
+    const classes = this.references.classes;
+    const probs = softmax(probeLogits(classifier.probe, pca), classifier.probe.temperature);
+    const probeRanked: RankedClass[] = Array.from(probs, (score, classIndex) => ({ classIndex, score }))
+      .sort((a, b) => b.score - a.score)
+      .slice(0, 5);
+    const knnRanked = knnRanking(neighbours, 0, this.references.labels);
+    const [ranked, other] = method === 'probe' ? [probeRanked, knnRanked] : [knnRanked, probeRanked];
+    const ood = oodScores(pca, neighbours, ranked[0]?.classIndex ?? 0, classifier, residual);
+    const { notSure, reasons } = decide(ranked[0], other[0]?.classIndex, ood, this.options.thresholds);
+    const named = (r: RankedClass[]) => r.map((x) => ({ className: classes[x.classIndex], score: round(x.score) }));
+    return { predictions: named(ranked), notSure, reasons, method, probe: named(probeRanked), knn: named(knnRanked), ood };
+  }
+
+  private async runBatch(images: DecodedImage[]): Promise<BatchOutput[]> {
+    const { features, pca } = await this.featurizer.featurize(images);
+    const k = this.references.pca.k;
+    const neighbours = await this.index.search(normalizeRows(pca, k), images.length, k, NEIGHBOURS);
+    const residuals = residualsOf(features, pca, images.length, this.references.pca);
+    return images.map((_, i) => ({
+      residual: residuals[i],
+      pca: pca.slice(i * k, (i + 1) * k),
+      neighbours: {
+        k: neighbours.k,
+        similarities: neighbours.similarities.slice(i * neighbours.k, (i + 1) * neighbours.k),
+        indices: neighbours.indices.slice(i * neighbours.k, (i + 1) * neighbours.k),
+      },
+    }));
+  }
+
+  async close(): Promise<void> {
+    this.queue.close();
+    await this.featurizer.close();
+    await this.index.close();
+  }
+}
+
+/** Out-of-distribution scores of one PCA vector (see DecisionThresholds.maxOod). */
+export function oodScores(pca: Float32Array, neighbours: Neighbours, classIndex: number, classifier: TrainedClassifier, residual = NaN): OodScores {
+  const { ood } = classifier;
+  const dim = pca.length;
+  const nearestSimilarity = neighbours.similarities[0] ?? 0;
+  const nearestRatio = (1 - nearestSimilarity) / ood.nearestDistance;
+  let norm = 0;
+  let dot = 0;
+  for (let j = 0; j < dim; j++) {
+    norm += pca[j] * pca[j];
+    dot += pca[j] * ood.centroids[classIndex * dim + j];
+  }
+  const centroidRatio = (1 - (norm > 0 ? dot / Math.sqrt(norm) : 0)) / ood.centroidDistance[classIndex];
+  const residualRatio = Number.isFinite(residual) && Number.isFinite(ood.residual) ? residual / ood.residual : 0;
+  return {
+    nearestSimilarity: round(nearestSimilarity),
+    nearestRatio: round(nearestRatio),
+    centroidRatio: round(centroidRatio),
+    residualRatio: round(residualRatio),
+    score: round(Math.max(nearestRatio, centroidRatio, residualRatio)),
+  };
+}
+
+function round(x: number): number {
+  return Math.round(x * 10000) / 10000;
+}
