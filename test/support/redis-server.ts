@@ -46,6 +46,10 @@ export class RedisServer {
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
     this.process = child;
+    // A test process that dies must not leave a server behind.
+    const reap = () => child.kill('SIGKILL');
+    process.once('exit', reap);
+    child.once('exit', () => process.off('exit', reap));
     const deadline = Date.now() + 10_000;
     while (!(await ping(this.port))) {
       if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}: ${stderr}`);

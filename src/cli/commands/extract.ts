@@ -1,5 +1,10 @@
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { BullmqEngine } from '../../engine/bullmq/bullmq-engine.js';
+import { RedisTarget } from '../../engine/bullmq/connection.js';
+import { DEFAULT_METRICS_INTERVAL_MS } from '../../engine/bullmq/emf-metrics.js';
+import { DEFAULT_RETRY } from '../../engine/bullmq/queue-contract.js';
 import { RunAbortedError } from '../../engine/engine.js';
 import { LocalEngine } from '../../engine/local/local-engine.js';
 import { ensureModel } from '../../model/provision/index.js';
@@ -7,13 +12,14 @@ import { FeatureExtractor } from '../../model/feature-extractor.js';
 import { parseLabelRule } from '../../pipeline/labels.js';
 import { prepareRun } from '../../pipeline/prepare-run.js';
 import { DEFAULT_RUN_OPTIONS, type RunOptions } from '../../pipeline/run-spec.js';
-import { openStorage } from '../../storage/open-storage.js';
+import { isS3Uri, openStorage } from '../../storage/open-storage.js';
 import { UsageError, type Command } from '../command.js';
 import { fractionOption, intOption } from '../options.js';
 import { ModelProgressReporter, ProgressReporter } from '../progress.js';
 import { formatSummary } from '../summary.js';
 
 const HELP = `Usage: fruits extract <input> <output> [options]
+       fruits extract --resume RUN_ID --engine bullmq [--redis URL]
 
 Featurizes every image under <input> (a folder, or s3://bucket/prefix, with one sub-folder per class) with
 MobileNetV2 (ImageNet weights, 1280-d pooled features), fits a PCA on all features, and writes Parquet:
@@ -41,12 +47,28 @@ Options:
   --quiet                no progress output
   --json                 print the manifest as JSON at the end instead of the summary
 
+Distributed runs (docs/distributed.md):
+  --engine NAME          local (default): threads on this machine; bullmq: this process is the coordinator, the
+                         shards go through Redis to \`fruits worker\` processes on any number of machines
+                         (<input> and <output> must be reachable from every worker: s3://… or a shared folder)
+  --redis URL            bullmq: the queue's Redis, redis://[:PASSWORD@]host[:port][/db] or rediss:// (TLS)
+                         (default: FRUITS_REDIS_URL); the password is never printed
+  --detach               bullmq: queue the run, print its id and exit 0; the workers finish it
+                         (\`fruits status RUN_ID\` follows it)
+  --attempts N           bullmq: tries of each job before the run fails (default ${DEFAULT_RETRY.attempts})
+  --backoff-ms N         bullmq: wait before the 2nd try, doubled for each further one (default ${DEFAULT_RETRY.backoffMs})
+  --run-id RUN_ID        bullmq, with --resume: the run to resume, instead of <input> <output>; its input, output
+                         and options come from the queue's record and the run's plan (same as --resume RUN_ID)
+  The coordinator prints a CloudWatch EMF line (Fruits/PendingShards{Queue=shards}) every
+  FRUITS_METRICS_INTERVAL_MS (default ${DEFAULT_METRICS_INTERVAL_MS}; 0 = never) on stdout (on stderr with --json).
+  Interrupting the coordinator leaves the queued work to the workers; --resume re-attaches to the run.
+
 Exit codes: 0 done, 1 failed (or --fail-on-error with failed images), 2 bad usage, 130 interrupted.
 `;
 
 export const extractCommand: Command = {
   name: 'extract',
-  summary: 'images → MobileNetV2 features → PCA → Parquet (local threads)',
+  summary: 'images → MobileNetV2 features → PCA → Parquet (local threads, or workers via Redis)',
   help: HELP,
   async run(argv) {
     const { values, positionals } = parseArgs({
@@ -68,10 +90,20 @@ export const extractCommand: Command = {
         'fail-on-error': { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
+        engine: { type: 'string', default: 'local' },
+        redis: { type: 'string' },
+        detach: { type: 'boolean', default: false },
+        attempts: { type: 'string' },
+        'backoff-ms': { type: 'string' },
+        'run-id': { type: 'string' },
       },
     });
-    if (positionals.length !== 2) throw new UsageError('expected <input> and <output>');
-    const [inputUri, outputUri] = positionals;
+    if (values.engine !== 'local' && values.engine !== 'bullmq') throw new UsageError(`--engine must be local or bullmq, not "${values.engine}"`);
+    const distributed = values.engine === 'bullmq' ? BullmqCoordinatorOptions.parse(values, positionals) : undefined;
+    if (!distributed && positionals.length !== 2) throw new UsageError('expected <input> and <output>');
+    const bullmqOnly = (['redis', 'detach', 'attempts', 'backoff-ms', 'run-id'] as const).filter((o) => values[o] !== undefined && values[o] !== false);
+    if (!distributed && bullmqOnly.length > 0) throw new UsageError(`--${bullmqOnly[0]} needs --engine bullmq`);
+    let [inputUri, outputUri] = positionals;
     if (values.resume && values.overwrite) throw new UsageError('--resume and --overwrite exclude each other');
     if (values['pca-k'] && values['pca-variance']) throw new UsageError('give --pca-k or --pca-variance, not both');
     let labelFrom;
@@ -93,6 +125,17 @@ export const extractCommand: Command = {
     };
     const workers = intOption('workers', values.workers, availableParallelism());
     const threads = intOption('threads', values.threads, 1);
+    if (distributed) {
+      const engine = await distributed.engine('', process.stderr);
+      if (distributed.runId) {
+        // --resume RUN_ID: the run's own input, output and options, so the fingerprint check passes.
+        const found = await engine.findRun(distributed.runId);
+        [inputUri, outputUri] = [found.input, found.output];
+        Object.assign(options, found.options);
+      }
+      // Workers on other machines resolve relative paths against their own working folder.
+      [inputUri, outputUri] = [inputUri, outputUri].map(absoluteUri);
+    }
 
     // The model is opened once here, before anything is listed or written: a missing, corrupt or wrong-shaped
     // model stops the run with nothing in the output folder.
@@ -114,19 +157,32 @@ export const extractCommand: Command = {
     const { plan } = prepared;
     log(
       `${prepared.resumed ? 'resuming' : 'starting'} run ${plan.spec.runId}: ${plan.images} images, ${plan.classes.length} classes, ` +
-        `${plan.shards.length} shards of ${options.shardSize}; model ${located.path} (${located.source}); ${workers} threads`,
+        `${plan.shards.length} shards of ${options.shardSize}; model ${located.path} (${located.source}); ` +
+        (distributed ? `engine bullmq on ${distributed.redis.redacted}` : `${workers} threads`),
     );
+    if (distributed && values.detach) {
+      const scheduled = await (await distributed.engine(located.path, process.stderr, values.quiet)).submit(plan);
+      log(`queued: ${scheduled.shards.length} ${scheduled.stage} job(s); the workers finish the run (fruits status ${plan.spec.runId})`);
+      process.stdout.write(values.json ? `${JSON.stringify({ runId: plan.spec.runId, output: plan.spec.output, ...scheduled })}\n` : `${plan.spec.runId}\n`);
+      return 0;
+    }
 
     const controller = new AbortController();
     const onSignal = () => {
-      log('\ninterrupted: stopping (parts already written are kept; rerun with --resume to finish)');
+      log(
+        distributed
+          ? '\ninterrupted: the coordinator stops; the workers go on with the queued shards (fruits status), --resume re-attaches'
+          : '\ninterrupted: stopping (parts already written are kept; rerun with --resume to finish)',
+      );
       controller.abort();
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     const progress = new ProgressReporter(process.stderr, values.quiet);
     try {
-      const engine = new LocalEngine({ modelPath: located.path, workers, threads });
+      const engine = distributed
+        ? await distributed.engine(located.path, values.json ? process.stderr : process.stdout, values.quiet)
+        : new LocalEngine({ modelPath: located.path, workers, threads });
       const manifest = await engine.run(plan, { onEvent: progress.handle, signal: controller.signal });
       progress.end();
       process.stdout.write(values.json ? `${JSON.stringify(manifest, null, 2)}\n` : formatSummary(manifest));
@@ -145,3 +201,53 @@ export const extractCommand: Command = {
     }
   },
 };
+
+/** --engine bullmq: the coordinator's options, checked before anything runs. */
+class BullmqCoordinatorOptions {
+  private constructor(
+    readonly redis: RedisTarget,
+    readonly runId: string | undefined,
+    private readonly attempts: number,
+    private readonly backoffMs: number,
+  ) {}
+
+  static parse(values: Record<string, string | boolean | undefined>, positionals: string[]): BullmqCoordinatorOptions {
+    const redis = RedisTarget.fromOption(values.redis as string | undefined);
+    if (!redis) throw new UsageError('--engine bullmq needs a Redis: give --redis redis://host:6379 or set FRUITS_REDIS_URL');
+    if (values.workers !== undefined || values.threads !== undefined) {
+      throw new UsageError('--workers and --threads size the local engine; with --engine bullmq, size the fleet of `fruits worker`s');
+    }
+    // `--resume RUN_ID`: --resume is a flag, so the id arrives as the one positional.
+    const runId = (values['run-id'] as string | undefined) ?? (values.resume && positionals.length === 1 ? positionals[0] : undefined);
+    if (runId !== undefined) {
+      if (!values.resume) throw new UsageError('--run-id resumes a run: give --resume too');
+      if (positionals.length !== (values['run-id'] !== undefined ? 0 : 1)) throw new UsageError('give either <input> <output> or a RUN_ID to resume, not both');
+    } else if (positionals.length !== 2) {
+      throw new UsageError('expected <input> and <output> (or --resume RUN_ID)');
+    }
+    return new BullmqCoordinatorOptions(
+      redis,
+      runId,
+      intOption('attempts', values.attempts as string | undefined, DEFAULT_RETRY.attempts),
+      intOption('backoff-ms', values['backoff-ms'] as string | undefined, DEFAULT_RETRY.backoffMs, 0),
+    );
+  }
+
+  /** Loaded on use: a local run never loads BullMQ, ioredis and pino. */
+  async engine(modelPath: string, metrics: NodeJS.WritableStream, quiet = false): Promise<BullmqEngine> {
+    const interval = intOption('FRUITS_METRICS_INTERVAL_MS', process.env.FRUITS_METRICS_INTERVAL_MS, DEFAULT_METRICS_INTERVAL_MS, 0);
+    const [{ BullmqEngine }, { LogSink }] = await Promise.all([import('../../engine/bullmq/bullmq-engine.js'), import('../../engine/bullmq/log-sink.js')]);
+    return new BullmqEngine({
+      redis: this.redis,
+      modelPath,
+      retry: { attempts: this.attempts, backoffMs: this.backoffMs },
+      metricsSink: new LogSink(metrics),
+      metricsIntervalMs: interval,
+      log: (line) => quiet || process.stderr.write(`${line}\n`),
+    });
+  }
+}
+
+function absoluteUri(uri: string): string {
+  return isS3Uri(uri) || /^[a-z][a-z0-9+.-]*:\/\//i.test(uri) ? uri : resolve(uri);
+}

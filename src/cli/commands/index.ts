@@ -4,7 +4,9 @@ import { extractCommand } from './extract.js';
 import { identifyCommand } from './identify.js';
 import { inspectCommand } from './inspect.js';
 import { modelCommand } from './model.js';
+import { statusCommand } from './status.js';
+import { workerCommand } from './worker.js';
 import { serveCommand } from './serve.js';
 
 /** Every subcommand, in the order `fruits --help` lists them. */
-export const commands: Command[] = [extractCommand, inspectCommand, modelCommand, serveCommand, identifyCommand, evaluateCommand];
+export const commands: Command[] = [extractCommand, workerCommand, statusCommand, inspectCommand, modelCommand, serveCommand, identifyCommand, evaluateCommand];

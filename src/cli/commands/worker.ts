@@ -1,0 +1,118 @@
+import { parseArgs } from 'node:util';
+import { RedisTarget } from '../../engine/bullmq/connection.js';
+import { DEFAULT_METRICS_INTERVAL_MS } from '../../engine/bullmq/emf-metrics.js';
+import { ShardWorker } from '../../engine/bullmq/shard-worker.js';
+import { UsageError, type Command } from '../command.js';
+import { intOption } from '../options.js';
+
+const DEFAULT_GRACE_MS = 100_000;
+
+const HELP = `Usage: fruits worker [options]
+
+Runs the jobs of distributed runs (\`fruits extract --engine bullmq\`) from the Redis queue until stopped: every
+stage (featurize, PCA reduce, project, commit) of any run, on this machine. Start one per machine — or several,
+each with its share of the cores. The model is not needed here: each run's coordinator publishes it next to
+the run's output, and the worker downloads it once per sha256 into <cache>/fruits/by-sha256/ and checks it.
+
+SIGTERM or Ctrl-C stops taking jobs, finishes the job in hand (or hands it back after --grace-ms, when another
+worker redoes it) and exits 0. A second signal hands the job back at once.
+
+Options:
+  --redis URL               the queue's Redis: redis://[:PASSWORD@]host[:port][/db], rediss:// for TLS
+                            (default: FRUITS_REDIS_URL). Passwords are never printed (redis://:***@host).
+  --concurrency N           jobs this process runs at once (default 1); they share one model session, so
+                            more than 1 mainly overlaps S3 transfers with inference
+  --threads N               onnxruntime threads of the model session and PCA kernels (default 1); the PCA
+                            fit of the reduce job uses every core regardless
+  --allow PREFIX            accept only runs whose input and output roots lie under PREFIX (a folder or
+                            s3://bucket/prefix); repeatable (default: any). Other jobs fail without retry.
+  --lock-ms N               lock on a job in hand, renewed every N/2 ms while it runs; the job of a worker
+                            that died is redone after about lock + stalled interval (default 30000)
+  --stalled-ms N            how often this worker looks for jobs of dead workers (default 30000)
+  --grace-ms N              on SIGTERM, how long to wait for the job in hand (default ${DEFAULT_GRACE_MS}, under the
+                            120 s that ECS/Fargate gives a task)
+  --metrics-interval-ms N   CloudWatch EMF line (Fruits/PendingShards{Queue=shards}) on stdout every N ms,
+                            0 = never (default ${DEFAULT_METRICS_INTERVAL_MS}, or FRUITS_METRICS_INTERVAL_MS)
+  --name NAME               this worker's name in \`fruits status\` and in the logs (default host:pid)
+
+Output: JSON log lines (pino: run id, stage, shard, images, images/s) and EMF metric lines, on stdout.
+Environment: FRUITS_REDIS_URL, FRUITS_LOG_LEVEL (default info), XDG_CACHE_HOME (model cache),
+AWS_REGION / AWS_ENDPOINT_URL / credentials for s3:// storage.
+Exit codes: 0 stopped by a signal, 1 cannot start, 2 bad usage.
+`;
+
+export const workerCommand: Command = {
+  name: 'worker',
+  summary: 'run shard jobs of distributed runs from the Redis queue (BullMQ)',
+  help: HELP,
+  async run(argv) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        redis: { type: 'string' },
+        concurrency: { type: 'string' },
+        threads: { type: 'string' },
+        allow: { type: 'string', multiple: true },
+        'lock-ms': { type: 'string' },
+        'stalled-ms': { type: 'string' },
+        'grace-ms': { type: 'string' },
+        'metrics-interval-ms': { type: 'string' },
+        name: { type: 'string' },
+      },
+    });
+    if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
+    const redis = RedisTarget.fromOption(values.redis);
+    if (!redis) throw new UsageError('no Redis: give --redis redis://host:6379 or set FRUITS_REDIS_URL');
+    const lockMs = intOption('lock-ms', values['lock-ms'], 30_000, 100);
+    const graceMs = intOption('grace-ms', values['grace-ms'], DEFAULT_GRACE_MS, 0);
+    const worker = ShardWorker.start({
+      redis,
+      concurrency: intOption('concurrency', values.concurrency, 1),
+      threads: intOption('threads', values.threads, 1),
+      allow: values.allow ?? [],
+      lockMs,
+      stalledMs: intOption('stalled-ms', values['stalled-ms'], 30_000, 100),
+      metricsIntervalMs: intOption(
+        'metrics-interval-ms',
+        values['metrics-interval-ms'] ?? process.env.FRUITS_METRICS_INTERVAL_MS,
+        DEFAULT_METRICS_INTERVAL_MS,
+        0,
+      ),
+      name: values.name,
+    });
+
+    await new Promise<void>((resolve) => {
+      let stopping = false;
+      const stop = (signal: NodeJS.Signals) => {
+        if (stopping) {
+          worker.log.warn({ signal }, 'second signal: handing the jobs in hand back');
+          void worker.close(true).then(resolve, resolve);
+          return;
+        }
+        stopping = true;
+        worker.log.info({ signal, graceMs }, 'stopping: finishing the jobs in hand');
+        const timer = setTimeout(() => {
+          worker.log.warn({ graceMs }, 'grace period over: handing the jobs in hand back');
+          void worker.close(true).then(resolve, resolve);
+        }, graceMs);
+        void worker.close(false).then(
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          (error: Error) => {
+            worker.log.error({ error: error.message }, 'error while stopping');
+            resolve();
+          },
+        );
+      };
+      process.on('SIGTERM', stop);
+      process.on('SIGINT', stop);
+    });
+    worker.log.info('worker stopped');
+    // Leftover handles (a reconnect timer, onnxruntime's thread pool) must not keep a stopped worker alive.
+    setTimeout(() => process.exit(0), 1000).unref();
+    return 0;
+  },
+};

@@ -1,0 +1,254 @@
+import { FlowProducer, Queue, QueueEvents, type Job } from 'bullmq';
+import { layout } from '../../dataset/layout.js';
+import type { Manifest } from '../../dataset/manifest.js';
+import type { Plan } from '../../pipeline/plan.js';
+import type { RunOptions } from '../../pipeline/run-spec.js';
+import { openStorage, type StorageOptions } from '../../storage/open-storage.js';
+import type { Storage } from '../../storage/storage.js';
+import { RunAbortedError, type Engine, type RunHooks } from '../engine.js';
+import type { RedisTarget } from './connection.js';
+import { DEFAULT_METRICS_INTERVAL_MS, EmfMetrics } from './emf-metrics.js';
+import { RedisUnreachableError, RunFailedError, UnknownRunError } from './errors.js';
+import type { LogSink } from './log-sink.js';
+import { ModelBroadcast } from './model-broadcast.js';
+import { DEFAULT_RETRY, jobId, parseJobId, QUEUE_NAME, QUEUE_PREFIX, type RetryPolicy } from './queue-contract.js';
+import { RunClock } from './run-clock.js';
+import { RunMonitor } from './run-monitor.js';
+import { RunRegistry } from './run-registry.js';
+import { RunScheduler, type ScheduleResult } from './run-scheduler.js';
+
+export interface BullmqEngineOptions {
+  redis: RedisTarget;
+  /** The model the run was planned with; published once to the run's output for the workers. */
+  modelPath: string;
+  storage?: StorageOptions;
+  retry?: RetryPolicy;
+  /** How often the coordinator checks the run's state (job states in Redis, _SUCCESS in storage). */
+  pollMs?: number;
+  /** How long the first contact with Redis may take before the coordinator gives up (default 30 s). */
+  connectTimeoutMs?: number;
+  /** Where the EMF PendingShards lines go (stdout by default), and how often (0 = never). */
+  metricsSink?: LogSink;
+  metricsIntervalMs?: number;
+  /** Human-readable notes (model upload, Redis reconnections); stderr in the CLI. */
+  log?: (line: string) => void;
+}
+
+interface Connections {
+  queue: Queue;
+  flows: FlowProducer;
+  scheduler: RunScheduler;
+  registry: RunRegistry;
+}
+
+/**
+ * The coordinator of a distributed run: publishes the model, queues the run as BullMQ flows for `fruits worker`
+ * processes on any number of machines, relays their progress, and waits for the commit's _SUCCESS. Workers do
+ * all the stage work (the reduce and the commit too), so a run also finishes without its coordinator
+ * (`extract --detach`, or a coordinator that died): `submit` alone is enough.
+ */
+export class BullmqEngine implements Engine {
+  readonly name = 'bullmq';
+
+  constructor(private readonly options: BullmqEngineOptions) {}
+
+  /**
+   * Where a run known to the queue lives, and the options it was planned with (from its plan, or its manifest
+   * once finished): what `fruits extract --resume RUN_ID` needs instead of <input> <output> and the options.
+   */
+  async findRun(runId: string): Promise<{ input: string; output: string; options: RunOptions }> {
+    const connections = await this.connect();
+    let record;
+    try {
+      record = await connections.registry.get(runId);
+    } finally {
+      await this.disconnect(connections);
+    }
+    if (!record) throw new UnknownRunError(`no run ${runId} in the queue's records at ${this.options.redis.redacted}; resume it with <input> <output> --resume instead`);
+    const output = openStorage(record.output, this.options.storage);
+    const stored = (await output.exists(layout.plan))
+      ? (JSON.parse((await output.read(layout.plan)).toString()) as Plan).spec.options
+      : (await output.exists(layout.manifest))
+        ? (JSON.parse((await output.read(layout.manifest)).toString()) as Manifest).options
+        : undefined;
+    if (!stored) throw new UnknownRunError(`run ${runId} was recorded with output ${record.output}, which holds no run any more`);
+    return { input: record.input, output: record.output, options: stored };
+  }
+
+  /** Queues what the run still needs (nothing twice) and returns; the workers finish it. */
+  async submit(plan: Plan): Promise<ScheduleResult> {
+    const connections = await this.connect();
+    try {
+      return await this.enqueue(connections, plan, openStorage(plan.spec.output, this.options.storage));
+    } finally {
+      await this.disconnect(connections);
+    }
+  }
+
+  async run(plan: Plan, hooks: RunHooks = {}): Promise<Manifest> {
+    const emit = hooks.onEvent ?? (() => {});
+    const output = openStorage(plan.spec.output, this.options.storage);
+    const connections = await this.connect();
+    const { queue } = connections;
+    const monitor = new RunMonitor(plan, output, emit);
+    // Listening starts before anything is queued, so no event of this run is missed.
+    const events = new QueueEvents(QUEUE_NAME, { connection: this.options.redis.options({ name: 'fruits-coordinator-events' }), prefix: QUEUE_PREFIX });
+    events.on('error', this.warn);
+    let wake: () => void = () => {};
+    const relay = (type: 'active' | 'progress' | 'completed') => (event: { jobId: string; data?: unknown; returnvalue?: unknown }) => {
+      monitor.onEvent(type, event.jobId, type === 'progress' ? event.data : event.returnvalue);
+      if (type === 'completed' && event.jobId === jobId.commit(plan.spec.runId)) wake();
+    };
+    events.on('active', relay('active'));
+    events.on('progress', relay('progress'));
+    events.on('completed', relay('completed'));
+    events.on('failed', (event: { jobId: string }) => {
+      if (parseJobId(event.jobId)?.runId === plan.spec.runId) wake();
+    });
+    const sink = this.options.metricsSink;
+    const metrics = sink && new EmfMetrics(queue, sink, this.options.metricsIntervalMs ?? DEFAULT_METRICS_INTERVAL_MS);
+    const signal = hooks.signal;
+    try {
+      await abortable(events.waitUntilReady(), signal);
+      const scheduled = await abortable(this.enqueue(connections, plan, output), signal);
+      await monitor.begin(scheduled);
+      metrics?.start();
+      let missing = 0;
+      for (;;) {
+        const state = await abortable(this.check(connections, plan, output, monitor), signal);
+        if (state.manifest) return state.manifest;
+        // Neither of the run's parent jobs exists: Redis lost them (flushed, or restarted without persistence).
+        // Storage still says what is done, so queue the rest again.
+        missing = state.jobsMissing ? missing + 1 : 0;
+        if (missing >= 3) {
+          this.options.log?.(`the run's jobs are gone from Redis: queueing the remaining work again`);
+          await monitor.begin(await this.enqueue(connections, plan, output));
+          missing = 0;
+        }
+        await abortable(
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, this.options.pollMs ?? 500);
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          }),
+          signal,
+        );
+      }
+    } finally {
+      metrics?.stop();
+      await Promise.all([events.close().catch(() => {}), this.disconnect(connections)]);
+    }
+  }
+
+  private async enqueue(connections: Connections, plan: Plan, output: Storage): Promise<ScheduleResult> {
+    const published = await ModelBroadcast.publish(output, this.options.modelPath, plan.spec.model.sha256);
+    if (published === 'uploaded') this.options.log?.(`model published for the workers: ${output.uri}/${ModelBroadcast.storageKey(plan.spec.model.sha256)}`);
+    await RunClock.start(output);
+    await connections.registry.register(plan);
+    return connections.scheduler.schedule(plan, output, this.options.retry ?? DEFAULT_RETRY);
+  }
+
+  private async check(
+    { queue }: Connections,
+    plan: Plan,
+    output: Storage,
+    monitor: RunMonitor,
+  ): Promise<{ manifest?: Manifest; jobsMissing?: boolean }> {
+    const { runId } = plan.spec;
+    const [success, reduce, commit] = await Promise.all([
+      output.exists(layout.success),
+      queue.getJobState(jobId.reduce(runId)),
+      queue.getJobState(jobId.commit(runId)),
+    ]);
+    // _SUCCESS comes before the commit removes _tmp/: wait for the commit job to end, so the output is final
+    // when the coordinator exits (a commit whose worker died is redone, and returns at once).
+    if (success && commit !== 'active') {
+      await monitor.moveTo('commit');
+      return { manifest: JSON.parse((await output.read(layout.manifest)).toString()) as Manifest };
+    }
+    if (reduce === 'failed' || commit === 'failed') throw await this.failure(queue, plan, commit === 'failed' ? 'commit' : 'reduce');
+    if (reduce === 'active') await monitor.moveTo('pca');
+    if (commit !== 'unknown') await monitor.moveTo(commit === 'active' ? 'commit' : 'project');
+    return { jobsMissing: reduce === 'unknown' && commit === 'unknown' };
+  }
+
+  /** The run's failure, told by the job that failed first: its shard, its stage, its attempts and its error. */
+  private async failure(queue: Queue, plan: Plan, parent: 'reduce' | 'commit'): Promise<RunFailedError> {
+    const { runId } = plan.spec;
+    const parentJob = await queue.getJob(jobId[parent](runId));
+    // With failParentOnFailure the parent's reason is "child fruits:shards:<job id> failed".
+    const childKey = /child (\S+) failed/.exec(parentJob?.failedReason ?? '')?.[1];
+    const child: Job | undefined = childKey ? await queue.getJob(childKey.split(':').pop()!) : undefined;
+    const failed = child ?? parentJob;
+    const id = parseJobId(failed?.id);
+    const what = id?.shard !== undefined ? `shard ${id.shard} (${id.name})` : `the ${id?.name ?? parent} job`;
+    const attempts = failed?.attemptsMade ?? 0;
+    const reason = failed?.failedReason ?? 'unknown reason';
+    return new RunFailedError(
+      `run ${runId} failed: ${what} failed after ${attempts} attempt(s): ${reason}. ` +
+        `Parts already written are kept; fix the cause, then \`fruits extract … --resume\` retries only what is missing.`,
+      [{ stage: id?.name ?? parent, shard: id?.shard, attempts, reason }],
+    );
+  }
+
+  private async connect(): Promise<Connections> {
+    const connection = this.options.redis.options({ name: 'fruits-coordinator' });
+    const queue = new Queue(QUEUE_NAME, { connection, prefix: QUEUE_PREFIX });
+    const flows = new FlowProducer({ connection, prefix: QUEUE_PREFIX });
+    queue.on('error', this.warn);
+    flows.on('error', this.warn);
+    const timeoutMs = this.options.connectTimeoutMs ?? 30_000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        Promise.all([queue.waitUntilReady(), flows.waitUntilReady()]).catch((error: Error) => {
+          throw new RedisUnreachableError(`cannot reach Redis at ${this.options.redis.redacted}: ${error.message}`);
+        }),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new RedisUnreachableError(`cannot reach Redis at ${this.options.redis.redacted} within ${timeoutMs / 1000} s`)), timeoutMs);
+        }),
+      ]);
+    } catch (error) {
+      await Promise.all([queue.disconnect().catch(() => {}), flows.disconnect().catch(() => {})]);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    return { queue, flows, scheduler: new RunScheduler(queue, flows), registry: new RunRegistry(queue) };
+  }
+
+  private async disconnect({ queue, flows }: Connections): Promise<void> {
+    await Promise.all([queue.close().catch(() => {}), flows.close().catch(() => {})]);
+  }
+
+  /** Connection errors repeat on every reconnection attempt: one line per distinct error every 10 s. */
+  private readonly lastWarning = new Map<string, number>();
+  private readonly warn = (error: Error): void => {
+    const now = Date.now();
+    if (now - (this.lastWarning.get(error.message) ?? 0) < 10_000) return;
+    this.lastWarning.set(error.message, now);
+    this.options.log?.(`redis ${this.options.redis.redacted}: ${error.message} (reconnecting)`);
+  };
+}
+
+/** Waits for `promise` unless the run is interrupted first (Redis commands wait out outages, Ctrl-C must not). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(new RunAbortedError('run interrupted'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new RunAbortedError('run interrupted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,31 @@
+/** A --redis / FRUITS_REDIS_URL value that is not a usable Redis URL; the message never holds the password. */
+export class RedisUrlError extends Error {
+  override name = 'RedisUrlError';
+}
+
+/** Redis did not answer in time (status, the coordinator's first contact): the message names the redacted URL. */
+export class RedisUnreachableError extends Error {
+  override name = 'RedisUnreachableError';
+}
+
+/** The model a run needs is not where the coordinator publishes it, or its bytes do not have the run's sha256. */
+export class ModelBroadcastError extends Error {
+  override name = 'ModelBroadcastError';
+}
+
+/** A distributed run that cannot finish: a shard failed all its attempts. The message names the shard and cause. */
+export class RunFailedError extends Error {
+  override name = 'RunFailedError';
+
+  constructor(
+    message: string,
+    readonly failures: { stage: string; shard?: number; attempts: number; reason: string }[],
+  ) {
+    super(message);
+  }
+}
+
+/** `--resume RUN_ID` for a run id the queue does not know. */
+export class UnknownRunError extends Error {
+  override name = 'UnknownRunError';
+}

@@ -1,0 +1,15 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { reducePca } from '../../pipeline/reduce.js';
+import { openStorage } from '../../storage/open-storage.js';
+import type { ReduceTask, ReduceOutcome } from './threaded-reduce.js';
+
+/** Thread entry of the reduce: merge the shards' moments and fit the PCA, off the worker's event loop. */
+const task = workerData as ReduceTask;
+let outcome: ReduceOutcome;
+try {
+  const reduced = await reducePca(openStorage(task.output, task.storage), task.spec, task.shards, task.dim, task.threads);
+  outcome = { ok: true, k: reduced.model.k, mergeMs: reduced.mergeMs, fitMs: reduced.fitMs };
+} catch (error) {
+  outcome = { ok: false, name: (error as Error).name, message: (error as Error).message };
+}
+parentPort!.postMessage(outcome);

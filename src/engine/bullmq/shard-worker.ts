@@ -1,0 +1,118 @@
+import { hostname } from 'node:os';
+import { FlowProducer, Queue, Worker, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import type { StorageOptions } from '../../storage/open-storage.js';
+import { AccessPolicy } from './access-policy.js';
+import type { RedisTarget } from './connection.js';
+import { DEFAULT_METRICS_INTERVAL_MS, EmfMetrics } from './emf-metrics.js';
+import { JobProcessor } from './job-processor.js';
+import { LogSink } from './log-sink.js';
+import { ModelBroadcast } from './model-broadcast.js';
+import { parseJobId, QUEUE_NAME, QUEUE_PREFIX } from './queue-contract.js';
+import { RunCache } from './run-cache.js';
+import { RunScheduler } from './run-scheduler.js';
+
+export interface ShardWorkerOptions {
+  redis: RedisTarget;
+  /** Jobs this process runs at once (default 1). They share the run's one model session. */
+  concurrency?: number;
+  /** onnxruntime threads of the model session (default 1). */
+  threads?: number;
+  /** BullMQ lock of an active job; a dead worker's job is taken over within about lockMs + stalledMs. */
+  lockMs?: number;
+  stalledMs?: number;
+  /** Storage prefixes the worker accepts for inputs and outputs; empty = any. */
+  allow?: string[];
+  metricsIntervalMs?: number;
+  sink?: LogSink;
+  storage?: StorageOptions;
+  /** Local model cache (default `modelCacheDir()/by-sha256`). */
+  modelCacheDir?: string;
+  /** Name in `fruits status` and in the logs (default host:pid). */
+  name?: string;
+}
+
+/** One `fruits worker` process: a BullMQ worker on the queue `shards` that runs every stage of any run. */
+export class ShardWorker {
+  private constructor(
+    readonly name: string,
+    private readonly worker: Worker,
+    private readonly queue: Queue,
+    private readonly flows: FlowProducer,
+    private readonly runs: RunCache,
+    private readonly metrics: EmfMetrics,
+    readonly log: Logger,
+  ) {}
+
+  static start(options: ShardWorkerOptions): ShardWorker {
+    const name = options.name ?? `${hostname()}:${process.pid}`;
+    const sink = options.sink ?? new LogSink(process.stdout);
+    const log = sink.logger({ role: 'worker', worker: name });
+    const connection = options.redis.options({ name: `fruits-worker-${name}` });
+    const warn = throttledWarning(log, options.redis.redacted);
+    const queue = new Queue(QUEUE_NAME, { connection, prefix: QUEUE_PREFIX });
+    const flows = new FlowProducer({ connection, prefix: QUEUE_PREFIX });
+    queue.on('error', warn);
+    flows.on('error', warn);
+    const policy = new AccessPolicy(options.allow);
+    const threads = options.threads ?? 1;
+    const runs = new RunCache({ policy, broadcast: new ModelBroadcast(options.modelCacheDir), threads, storage: options.storage });
+    const processor = new JobProcessor(runs, new RunScheduler(queue, flows), log, {
+      storage: options.storage,
+      describeEngine: async () => {
+        const workers = await queue.getWorkersCount();
+        return `bullmq (${workers} worker${workers === 1 ? '' : 's'} × ${threads} onnxruntime thread${threads === 1 ? '' : 's'})`;
+      },
+    });
+    const lockDuration = options.lockMs ?? 30_000;
+    const worker = new Worker(QUEUE_NAME, processor.process, {
+      connection,
+      prefix: QUEUE_PREFIX,
+      name,
+      concurrency: options.concurrency ?? 1,
+      lockDuration,
+      stalledInterval: options.stalledMs ?? 30_000,
+      // A job whose worker vanished is put back in the queue; twice more is allowed (a Redis restart can make
+      // a live job look stalled once) before it counts as failed.
+      maxStalledCount: 2,
+    });
+    worker.on('error', warn);
+    worker.on('active', (job: Job) => log.info({ ...describe(job), attempt: job.attemptsMade + 1 }, 'job started'));
+    worker.on('failed', (job: Job | undefined, error: Error) => {
+      if (job) log.warn({ ...describe(job), attempt: job.attemptsMade, of: job.opts.attempts ?? 1, error: error.message }, 'job failed');
+    });
+    const metrics = new EmfMetrics(queue, sink, options.metricsIntervalMs ?? DEFAULT_METRICS_INTERVAL_MS);
+    metrics.start();
+    log.info(
+      { redis: options.redis.redacted, concurrency: options.concurrency ?? 1, threads, lockMs: lockDuration, allow: policy.unrestricted ? 'any' : policy.allowed },
+      'worker started',
+    );
+    return new ShardWorker(name, worker, queue, flows, runs, metrics, log);
+  }
+
+  /**
+   * Stops taking jobs. Without `force`, waits for the jobs in hand to finish; with it, returns at once and the
+   * jobs in hand go back to the queue when their lock expires (another worker redoes them: stages are idempotent).
+   */
+  async close(force = false): Promise<void> {
+    this.metrics.stop();
+    await this.worker.close(force);
+    await Promise.all([this.runs.close(), this.queue.close(), this.flows.close()]);
+  }
+}
+
+function describe(job: Job): Record<string, unknown> {
+  const id = parseJobId(job.id);
+  return { jobId: job.id, runId: id?.runId, stage: job.name, shard: id?.shard };
+}
+
+/** Connection errors repeat on every reconnection attempt: log each distinct one at most every 10 s. */
+function throttledWarning(log: Logger, redis: string): (error: Error) => void {
+  const last = new Map<string, number>();
+  return (error: Error) => {
+    const now = Date.now();
+    if (now - (last.get(error.message) ?? 0) < 10_000) return;
+    last.set(error.message, now);
+    log.warn({ redis, error: error.message }, 'redis connection problem (retrying)');
+  };
+}

@@ -1,0 +1,32 @@
+import { spawnThread } from '../local/spawn-thread.js';
+import type { RunSpec } from '../../pipeline/run-spec.js';
+import type { StorageOptions } from '../../storage/open-storage.js';
+
+export interface ReduceTask {
+  output: string;
+  spec: RunSpec;
+  shards: number[];
+  dim: number;
+  threads: number;
+  storage?: StorageOptions;
+}
+
+export type ReduceOutcome = { ok: true; k: number; mergeMs: number; fitMs: number } | { ok: false; name: string; message: string };
+
+/**
+ * reducePca in a worker thread. The eigen-decomposition keeps a thread busy for seconds; on the worker's main
+ * thread that would stop BullMQ from renewing the job's lock, another worker would take the "stalled" reduce
+ * and fit the same PCA a second time. Off the main thread, lock renewal and progress go on.
+ */
+export function reduceInThread(task: ReduceTask): Promise<{ k: number; mergeMs: number; fitMs: number }> {
+  return new Promise((resolve, reject) => {
+    const thread = spawnThread(import.meta.url, 'reduce-thread', task);
+    thread.once('message', (outcome: ReduceOutcome) => {
+      if (outcome.ok) resolve(outcome);
+      else reject(Object.assign(new Error(outcome.message), { name: outcome.name }));
+      void thread.terminate();
+    });
+    thread.once('error', reject);
+    thread.once('exit', (code) => reject(new Error(`the reduce thread exited with code ${code} before reporting`)));
+  });
+}
