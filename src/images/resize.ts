@@ -1,3 +1,5 @@
+import { resizeBilinearSimdInto } from './resize-simd.js';
+
 /**
  * Bilinear upscaling fused with normalisation, in JS. libvips (sharp) spends ~2.5 ms of CPU to upscale one
  * 100×100 Fruits-360 image to 224×224, a third of MobileNetV2's own cost per image on one core; this loop
@@ -57,6 +59,34 @@ export function resizeBilinearInto(
 ): void {
   const tx = linearTaps(width, size);
   const ty = linearTaps(height, size);
+  if (norm.layout === 'nhwc' && resizeBilinearSimdInto(rgb, width, height, size, tx, ty, norm.scale, norm.offset, out, offset)) return;
+  resizeScalarInto(rgb, width, height, size, tx, ty, out, offset, norm);
+}
+
+/** The reference loops: NCHW, sizes the SIMD kernel does not take, runtimes without WebAssembly SIMD. */
+export function resizeBilinearScalarInto(
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+  size: number,
+  out: Float32Array,
+  offset: number,
+  norm: Normalisation,
+): void {
+  resizeScalarInto(rgb, width, height, size, linearTaps(width, size), linearTaps(height, size), out, offset, norm);
+}
+
+function resizeScalarInto(
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+  size: number,
+  tx: Taps,
+  ty: Taps,
+  out: Float32Array,
+  offset: number,
+  norm: Normalisation,
+): void {
   // Horizontal pass, normalising as it goes (interpolation commutes with the affine scaling), into a reused
   // buffer of height × size × 3; then the vertical pass writes straight into the batch tensor.
   const rowLen = size * 3;
