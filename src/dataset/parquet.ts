@@ -52,12 +52,18 @@ export function encodeParquet(columns: Record<string, Column>, metadata: Record<
   for (const [name, column] of Object.entries(columns)) vectors[name] = toVector(column, rows);
   const table = new Table(vectors);
   const wasmTable = WasmTable.fromIPCStream(tableToIPC(table, 'stream'));
-  const properties = new WriterPropertiesBuilder()
+  // Feature floats almost never repeat: a dictionary attempt costs ~55 ms per 512×1280 part (two thirds of
+  // the encoding) and is then abandoned, leaving a file 30% larger than plain pages. Dictionaries stay on for
+  // the other columns (labels repeat); per-column settings only reach top-level columns, hence the inversion.
+  let properties = new WriterPropertiesBuilder()
     .setCompression(Compression.SNAPPY)
     .setCreatedBy('fruits')
     .setKeyValueMetadata(new Map(Object.entries(metadata)))
-    .build();
-  return writeParquet(wasmTable, properties);
+    .setDictionaryEnabled(false);
+  for (const [name, column] of Object.entries(columns)) {
+    if (column.type !== 'vector') properties = properties.setColumnDictionaryEnabled(name, true);
+  }
+  return writeParquet(wasmTable, properties.build());
 }
 
 function rowCount(columns: Record<string, Column>): number {
