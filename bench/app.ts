@@ -16,9 +16,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { createRequire } from 'node:module';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import { cliArgs, ROOT } from './cli.js';
 
 interface AutocannonResult {
   requests: { total: number; average: number };
@@ -39,8 +39,6 @@ type Autocannon = (
 // autocannon ships no types; this is the part of its API the bench uses.
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const MAIN = join(ROOT, 'src/cli/main.ts');
 
 const { values } = parseArgs({
   options: { run: { type: 'string' }, model: { type: 'string' }, duration: { type: 'string' }, photo: { type: 'string' }, threads: { type: 'string' } },
@@ -56,7 +54,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'fruits-bench-app-'));
 
 function cli(args: string[], onSpawn?: (child: ChildProcess) => void): Promise<number | null> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, stdio: ['ignore', 'inherit', 'pipe'] });
+    const child = spawn(process.execPath, cliArgs(args), { cwd: ROOT, stdio: ['ignore', 'inherit', 'pipe'] });
     child.on('error', reject);
     child.on('close', resolve);
     onSpawn?.(child);

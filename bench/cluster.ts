@@ -20,6 +20,7 @@ import { RedisTarget } from '../src/engine/bullmq/connection.js';
 import { parseJobId, QUEUE_NAME, QUEUE_PREFIX } from '../src/engine/bullmq/queue-contract.js';
 import { ensureModel } from '../src/model/provision/index.js';
 import { RedisServer } from '../test/support/redis-server.js';
+import { benchInput, cliArgs } from './cli.js';
 
 const { values } = parseArgs({
   options: {
@@ -32,20 +33,15 @@ const { values } = parseArgs({
     out: { type: 'string' },
   },
 });
-const input = values.input ?? (process.env.FRUITS_DATA_DIR ? join(process.env.FRUITS_DATA_DIR, 'fruits-360-test') : undefined);
-if (!input) {
-  console.error('bench:cluster: no input. Set FRUITS_DATA_DIR (…/shared/data) or pass --input DIR.');
-  process.exit(2);
-}
+const input = benchInput('bench:cluster', values.input);
 const modelPath = (await ensureModel({ model: values.model })).path;
 const workers = Number(values.workers ?? availableParallelism());
 const batchSize = Number(values['batch-size'] ?? 16);
 const shardSize = Number(values['shard-size'] ?? 512);
-const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname;
 const common = ['--model', modelPath, '--batch-size', String(batchSize), '--shard-size', String(shardSize), '--quiet'];
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}, onLine?: (line: string) => void): { child: ChildProcess; done: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+  const child = spawn(process.execPath, cliArgs(args), {
     stdio: ['ignore', onLine ? 'pipe' : 'ignore', 'inherit'],
     env: { ...process.env, FRUITS_METRICS_INTERVAL_MS: '0', ...env },
   });

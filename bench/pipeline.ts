@@ -11,6 +11,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spawnThread } from '../src/engine/local/spawn-thread.js';
+import { benchInput, cliArgs } from './cli.js';
 import { ensureModel } from '../src/model/provision/index.js';
 import type { Manifest } from '../src/dataset/manifest.js';
 
@@ -24,11 +25,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
   },
 });
-const input = values.input ?? (process.env.FRUITS_DATA_DIR ? join(process.env.FRUITS_DATA_DIR, 'fruits-360-test') : undefined);
-if (!input) {
-  console.error('bench: no input. Set FRUITS_DATA_DIR (…/shared/data) or pass --input DIR.');
-  process.exit(2);
-}
+const input = benchInput('bench', values.input);
 const modelPath = (await ensureModel({ model: values.model })).path;
 const workers = Number(values.workers ?? availableParallelism());
 const batchSize = Number(values['batch-size'] ?? 16);
@@ -56,8 +53,10 @@ async function extract(output: string): Promise<{ manifest: Manifest; wallMs: nu
   const code = await new Promise<number | null>((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', new URL('./report-usage.mjs', import.meta.url).pathname, '--import', 'tsx', new URL('../src/cli/main.ts', import.meta.url).pathname,
-        'extract', input!, output, '--model', modelPath, '--workers', String(workers), '--batch-size', String(batchSize), '--quiet'],
+      cliArgs(
+        ['extract', input, output, '--model', modelPath, '--workers', String(workers), '--batch-size', String(batchSize), '--quiet'],
+        [new URL('./report-usage.mjs', import.meta.url).pathname],
+      ),
       { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, FRUITS_BENCH_USAGE: usageFile } },
     );
     child.on('error', reject);
