@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { UsageError, type Command } from './command.js';
 import { commands } from './commands/index.js';
+import { applyStorageFlags, STORAGE_FLAGS_HELP } from './storage-flags.js';
 
 // The AWS SDK (loaded lazily, on the first s3:// access) prints a multi-line notice on every s3:// command that it will require Node 22 in 2027. This CLI
 // targets Node 20 on purpose (see package.json engines); the notice belongs in the README, not in every run.
@@ -14,6 +15,8 @@ Commands:
 ${commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}
 
 Run \`fruits <command> --help\` for the options of one command.
+
+${STORAGE_FLAGS_HELP}
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -32,11 +35,11 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(command.help);
+    process.stdout.write(`${command.help}\n${STORAGE_FLAGS_HELP}\n`);
     return 0;
   }
   try {
-    return await command.run(rest);
+    return await command.run(applyStorageFlags(rest));
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`fruits ${command.name}: ${error.message}\nSee \`fruits ${command.name} --help\`.\n`);

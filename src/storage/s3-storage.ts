@@ -321,7 +321,7 @@ export class S3Storage implements Storage {
       code === 'AccessDenied' || code === 'Forbidden' || httpStatus(error) === 403
         ? ' (check the credentials and the bucket policy)'
         : code === 'PermanentRedirect' || code === 'AuthorizationHeaderMalformed' || httpStatus(error) === 301
-          ? ` (the bucket is not in region ${this.region}: set AWS_REGION to its region)`
+          ? ` (the bucket is not in region ${this.region}: give --s3-region or set AWS_REGION to its region)`
           : '';
     return new S3StorageError(`cannot ${action} ${where}: ${describe(error)}${hint}`, code, nodeCode(code, httpStatus(error)));
   }
