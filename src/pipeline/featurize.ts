@@ -35,6 +35,7 @@ export async function featurizeShard(
   context: StageContext,
   shard: Shard,
   onProgress: (images: number, errors: number) => void = () => {},
+  shouldStop: () => boolean = () => false,
 ): Promise<FeaturizeResult> {
   const { extractor, input, output } = context;
   const { featureDim: dim, inputSize: size } = extractor.info;
@@ -73,6 +74,12 @@ export async function featurizeShard(
   const lookahead = 2;
   for (let i = 0; i < lookahead && i * batchSize < shard.keys.length; i++) ahead.push(prepareBatch(i * batchSize));
   for (let start = 0; start < shard.keys.length; start += batchSize) {
+    // Checked between batches, never inside the model: a thread torn down while onnxruntime runs aborts the
+    // whole process (Napi::Error thrown past the binding). Nothing of the shard is written yet: it stays to do.
+    if (shouldStop()) {
+      await Promise.allSettled(ahead);
+      throw new ShardStoppedError(`shard ${shard.index} stopped before it was complete`);
+    }
     const waitStart = performance.now();
     const prepared = await ahead.shift()!;
     timings.inputWait += performance.now() - waitStart;
@@ -122,6 +129,11 @@ export async function featurizeShard(
   const result: FeaturizeResult = { shard: shard.index, images: rows, errors: errors.length, timings };
   await output.write(layout.featurized(shard.index), JSON.stringify(result));
   return result;
+}
+
+/** The engine asked the thread to stop (Ctrl-C, another shard failed): the shard is left for a later run. */
+export class ShardStoppedError extends Error {
+  override name = 'ShardStoppedError';
 }
 
 function readMessage(error: unknown): string {

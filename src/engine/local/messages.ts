@@ -10,6 +10,8 @@ export interface ThreadInit {
   modelPath: string;
   threads: number;
   storage?: StorageOptions;
+  /** Shared with the pool: set to 1 when the threads must stop at the next batch boundary. */
+  stop: Int32Array;
 }
 
 export type ThreadTask = { type: 'featurize'; shard: Shard } | { type: 'project'; shard: number };

@@ -19,7 +19,12 @@ try {
   port.on('message', async (task: ThreadTask) => {
     try {
       if (task.type === 'featurize') {
-        const result = await featurizeShard(context, task.shard, (images, errors) => send({ type: 'progress', images, errors }));
+        const result = await featurizeShard(
+          context,
+          task.shard,
+          (images, errors) => send({ type: 'progress', images, errors }),
+          () => Atomics.load(init.stop, 0) === 1,
+        );
         send({ type: 'featurized', result });
       } else {
         if (!projection) {

@@ -14,16 +14,22 @@ export class WorkerTaskError extends Error {
  */
 export class WorkerPool {
   private readonly workers: Worker[] = [];
+  /** Workers with a task in hand, and when that task ends (its result, its failure, or the thread's exit). */
+  private readonly busy = new Map<Worker, Promise<void>>();
+  private readonly stop = new Int32Array(new SharedArrayBuffer(4));
+  private terminating?: Promise<void>;
   model?: ModelInfo;
 
   constructor(
     private readonly size: number,
-    private readonly init: ThreadInit,
+    private readonly init: Omit<ThreadInit, 'stop'>,
+    /** How long terminate() waits for tasks in hand to reach a batch boundary before killing their threads. */
+    private readonly stopGraceMs = 30_000,
   ) {}
 
   async start(): Promise<void> {
     const starting = Array.from({ length: this.size }, () => {
-      const worker = spawnThread(import.meta.url, 'thread', this.init);
+      const worker = spawnThread(import.meta.url, 'thread', { ...this.init, stop: this.stop } satisfies ThreadInit);
       this.workers.push(worker);
       return new Promise<void>((resolve, reject) => {
         const onMessage = (message: ThreadMessage) => {
@@ -59,10 +65,14 @@ export class WorkerPool {
           return;
         }
         active++;
+        let ended!: () => void;
+        this.busy.set(worker, new Promise<void>((r) => (ended = r)));
         const cleanup = () => {
           worker.off('message', onWorkerMessage);
           worker.off('error', onError);
           worker.off('exit', onExit);
+          this.busy.delete(worker);
+          ended();
         };
         const fail = (error: Error) => {
           cleanup();
@@ -93,9 +103,21 @@ export class WorkerPool {
     });
   }
 
-  async terminate(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
-    this.workers.length = 0;
+  /**
+   * Stops every thread. Threads with a task in hand are asked to stop at their next batch boundary and are
+   * terminated once idle: terminating one inside onnxruntime's run aborts the whole process.
+   */
+  terminate(): Promise<void> {
+    this.terminating ??= (async () => {
+      Atomics.store(this.stop, 0, 1);
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((r) => (timer = setTimeout(r, this.stopGraceMs)));
+      await Promise.race([Promise.all(this.busy.values()), grace]);
+      clearTimeout(timer);
+      await Promise.all(this.workers.map((w) => w.terminate()));
+      this.workers.length = 0;
+    })();
+    return this.terminating;
   }
 }
 
