@@ -6,20 +6,70 @@ import type { RunSpec } from './run-spec.js';
 
 export interface ReduceResult {
   model: PcaModel;
-  /** Reading and merging the per-shard moments, and the eigen-decomposition, in ms. */
+  /** Reading and merging the per-shard moments (the part not already done by a MomentsMerge), and the eigen-decomposition, in ms. */
   mergeMs: number;
   fitMs: number;
 }
 
-/** Merges every shard's moments and fits the PCA; writes pca/model.json. */
-export async function reducePca(output: Storage, spec: RunSpec, shards: number[], dim: number, threads = 1): Promise<ReduceResult> {
-  const t0 = performance.now();
-  const total = Moments.empty(dim);
-  // Read a few at a time: each file is ~6.5 MB for 1280-d features.
-  for (let i = 0; i < shards.length; i += 8) {
-    const parts = await Promise.all(shards.slice(i, i + 8).map((s) => output.read(layout.moments(s))));
-    for (const bytes of parts) total.merge(Moments.deserialize(bytes));
+/**
+ * Merges shard moments in the plan's shard order, taking each shard as soon as it is ready and its predecessors
+ * are merged: an engine that finishes shards one by one (the local one) has little left to read when the last
+ * one is done. The order is fixed whatever finishes first, so the PCA is the same bit for bit as a merge after
+ * the fact (reducePca).
+ */
+export class MomentsMerge {
+  private readonly total: Moments;
+  private readonly ready = new Set<number>();
+  private next = 0;
+  private pending: Promise<void> = Promise.resolve();
+  private failure: unknown;
+
+  constructor(
+    private readonly output: Storage,
+    private readonly shards: number[],
+    dim: number,
+  ) {
+    this.total = Moments.empty(dim);
   }
+
+  /** The shard's moments file is complete: merge it (and any ready successors) in the background. */
+  add(shard: number): void {
+    this.ready.add(shard);
+    this.pending = this.pending.then(() => this.advance(false)).catch((error: unknown) => void (this.failure ??= error));
+  }
+
+  /** Every shard's moments merged: what was not merged yet is read now. */
+  async result(): Promise<Moments> {
+    await this.pending;
+    if (this.failure) throw this.failure;
+    await this.advance(true);
+    return this.total;
+  }
+
+  private async advance(all: boolean): Promise<void> {
+    while (this.next < this.shards.length && (all || this.ready.has(this.shards[this.next]))) {
+      // Read a few ahead when catching up: each file is ~6.5 MB for 1280-d features.
+      const batch: number[] = [];
+      while (batch.length < 8 && this.next + batch.length < this.shards.length && (all || this.ready.has(this.shards[this.next + batch.length]))) {
+        batch.push(this.shards[this.next + batch.length]);
+      }
+      const parts = await Promise.all(batch.map((s) => this.output.read(layout.moments(s))));
+      for (const bytes of parts) this.total.merge(Moments.deserialize(bytes));
+      this.next += batch.length;
+    }
+  }
+}
+
+/** Merges every shard's moments (or takes them merged) and fits the PCA; writes pca/model.json. */
+export async function reducePca(
+  output: Storage,
+  spec: RunSpec,
+  shards: number[] | MomentsMerge,
+  dim: number,
+  threads = 1,
+): Promise<ReduceResult> {
+  const t0 = performance.now();
+  const total = await (Array.isArray(shards) ? new MomentsMerge(output, shards, dim) : shards).result();
   const t1 = performance.now();
   if (total.count < 2) throw new Error(`PCA needs at least 2 images with features, the run has ${total.count}`);
   const model = await fitPca(total, spec.options.pca, threads);

@@ -5,7 +5,7 @@ import { FEATURE_DIM } from '../../model/feature-extractor.js';
 import { pcaModelFromJson, type PcaModel } from '../../pca/pca-model.js';
 import { commitRun } from '../../pipeline/commit.js';
 import type { Plan } from '../../pipeline/plan.js';
-import { reducePca } from '../../pipeline/reduce.js';
+import { MomentsMerge, reducePca } from '../../pipeline/reduce.js';
 import { pendingFeaturize, pendingProject } from '../../pipeline/run-state.js';
 import { openStorage, type StorageOptions } from '../../storage/open-storage.js';
 import { RunAbortedError, type Engine, type RunHooks } from '../engine.js';
@@ -48,12 +48,22 @@ export class LocalEngine implements Engine {
       const t0 = performance.now();
       const toFeaturize = await pendingFeaturize(output, plan);
       const byIndex = new Map(plan.shards.map((s) => [s.index, s]));
+      // The main thread is idle while the pool featurizes: it merges each shard's moments as soon as the shard
+      // is done, so the reduce after the last one only fits. No PCA model yet means the merge will be needed.
+      const merge = (await output.exists(layout.pcaModel))
+        ? undefined
+        : new MomentsMerge(output, plan.shards.map((s) => s.index), pool.model?.featureDim ?? FEATURE_DIM);
+      const pending = new Set(toFeaturize);
+      for (const s of plan.shards) if (!pending.has(s.index)) merge?.add(s.index);
       emit({ type: 'stage', stage: 'featurize', shards: toFeaturize.length, images: sum(toFeaturize.map((i) => byIndex.get(i)!.keys.length)) });
       await pool.run(
         toFeaturize.map((i) => ({ type: 'featurize' as const, shard: byIndex.get(i)! })),
         (message) => {
           if (message.type === 'progress') emit({ type: 'progress', stage: 'featurize', images: message.images, errors: message.errors });
-          if (message.type === 'featurized') emit({ type: 'shard-done', stage: 'featurize', shard: message.result.shard });
+          if (message.type === 'featurized') {
+            merge?.add(message.result.shard);
+            emit({ type: 'shard-done', stage: 'featurize', shard: message.result.shard });
+          }
         },
       );
       check();
@@ -65,12 +75,12 @@ export class LocalEngine implements Engine {
       let pca: PcaModel;
       let pcaMergeMs = 0;
       let pcaFitMs = 0;
-      if (await output.exists(layout.pcaModel)) {
+      if (!merge) {
         pca = pcaModelFromJson((await output.read(layout.pcaModel)).toString());
       } else {
         await Promise.all(plan.shards.map((s) => output.delete(layout.results(s.index))));
         // The pool's threads are idle during the reduce: give the eigen-decomposition's GEMMs every core.
-        const reduced = await reducePca(output, plan.spec, plan.shards.map((s) => s.index), pool.model?.featureDim ?? FEATURE_DIM, workers);
+        const reduced = await reducePca(output, plan.spec, merge, pool.model?.featureDim ?? FEATURE_DIM, workers);
         ({ model: pca, mergeMs: pcaMergeMs, fitMs: pcaFitMs } = reduced);
       }
       check();
