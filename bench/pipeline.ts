@@ -10,8 +10,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { spawnThread } from '../src/engine/local/spawn-thread.js';
 import { benchInput, cliArgs } from './cli.js';
+import { rawThroughput } from './raw-model.js';
 import { ensureModel } from '../src/model/provision/index.js';
 import type { Manifest } from '../src/dataset/manifest.js';
 
@@ -31,21 +31,7 @@ const workers = Number(values.workers ?? availableParallelism());
 const batchSize = Number(values['batch-size'] ?? 16);
 const rawSeconds = Number(values['raw-seconds'] ?? 20);
 
-async function rawThroughput(): Promise<number> {
-  const results = await Promise.all(
-    Array.from({ length: workers }, () => {
-      const worker = spawnThread(import.meta.url, 'raw-model-thread', { modelPath, threads: 1, batchSize, seconds: rawSeconds });
-      return new Promise<{ images: number; ms: number }>((resolve, reject) => {
-        worker.once('message', (m) => {
-          resolve(m);
-          void worker.terminate();
-        });
-        worker.once('error', reject);
-      });
-    }),
-  );
-  return results.reduce((s, r) => s + r.images / (r.ms / 1000), 0);
-}
+const rawSetting = { sessions: workers, threads: 1, batchSize };
 
 async function extract(output: string): Promise<{ manifest: Manifest; wallMs: number; maxRssMb: number }> {
   const usageFile = join(output, '..', 'usage.json');
@@ -72,11 +58,11 @@ async function extract(output: string): Promise<{ manifest: Manifest; wallMs: nu
 const scratch = mkdtempSync(join(tmpdir(), 'fruits-bench-'));
 try {
   console.error(`bench: raw model, ${workers} threads × 1 onnxruntime thread, batch ${batchSize}, ${rawSeconds} s…`);
-  const rawBefore = await rawThroughput();
+  const rawBefore = await rawThroughput(modelPath, rawSetting, rawSeconds);
   console.error(`bench: extract ${input} …`);
   const run = await extract(join(scratch, 'out'));
   console.error('bench: raw model again…');
-  const rawAfter = await rawThroughput();
+  const rawAfter = await rawThroughput(modelPath, rawSetting, rawSeconds);
   const raw = (rawBefore + rawAfter) / 2;
   const t = run.manifest.timings;
   const endToEnd = run.manifest.counts.listed / (run.wallMs / 1000);
