@@ -161,12 +161,16 @@ describe('fruits extract --engine bullmq with fruits worker processes', { skip }
     let coordinator: ChildProcess | undefined;
     const first = extract([inputA, target], (child) => (coordinator = child));
     await poll(async () => existsSync(join(target, '_tmp', 'plan.json')) && (await queued()) > 0, 'the shards to be queued');
+    // One job at a time across the fleet, and the queue paused as soon as one shard is done: with the tiny model
+    // the three workers could otherwise finish all five shards before the coordinator is gone.
+    await queue.setGlobalConcurrency(1);
     await queue.resume();
     await poll(() => markers(target).length >= 1, 'a first shard featurized');
+    await queue.pause();
     coordinator!.kill('SIGKILL');
     assert.equal((await first).signal, 'SIGKILL');
-    await queue.pause();
     await poll(async () => (await queue.getJobCounts('active')).active === 0, 'the jobs in hand to finish');
+    await queue.removeGlobalConcurrency();
     const runId = runIdOf(target);
     const done = markers(target).map((m) => m.replace('.json', '.parquet'));
     const mtimes = done.map((p) => statSync(join(target, 'features', p)).mtimeMs);
