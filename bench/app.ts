@@ -39,7 +39,6 @@ type Autocannon = (
 // autocannon ships no types; this is the part of its API the bench uses.
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
-
 const { values } = parseArgs({
   options: { run: { type: 'string' }, model: { type: 'string' }, duration: { type: 'string' }, photo: { type: 'string' }, threads: { type: 'string' } },
 });

@@ -1,4 +1,5 @@
 import { ModuleWriter, Op, SimdOp } from '../wasm/module-writer.js';
+import type { LinearTaps } from './resize.js';
 
 /**
  * The NHWC bilinear upscale of resize.ts as a WebAssembly kernel with 128-bit SIMD for the vertical pass. The JS
@@ -7,12 +8,6 @@ import { ModuleWriter, Op, SimdOp } from '../wasm/module-writer.js';
  * horizontal with normalisation into a height × size × 3 buffer, then vertical into the output; the buffer is
  * float32 here (float64 in JS), so the two agree within 1e-6, not bit for bit.
  */
-export interface LinearTaps {
-  i0: Int32Array;
-  i1: Int32Array;
-  w: Float32Array;
-}
-
 // @types/node 20 declares no WebAssembly values; the few this file uses (Node has them all):
 declare const WebAssembly: {
   Module: new (bytes: Uint8Array) => object;
@@ -80,6 +75,8 @@ function kernelBytes(): Uint8Array {
 
 /** undefined: not tried yet; null: this runtime has no WebAssembly SIMD (the JS loops are used). */
 let kernel: Kernel | null | undefined;
+/** The taps now in the kernel's memory: every image of a run has the same shape, so they are written once. */
+let loadedTaps: { tx: LinearTaps; ty: LinearTaps; size: number } | undefined;
 
 function load(): Kernel | null {
   if (kernel === undefined) {
@@ -121,8 +118,21 @@ export function resizeBilinearSimdInto(
   const end = dst + size * rowBytes;
   if (k.memory.buffer.byteLength < end) k.memory.grow(Math.ceil((end - k.memory.buffer.byteLength) / PAGE));
   const buffer = k.memory.buffer;
-  const i32 = new Int32Array(buffer, taps, 6 * size);
-  const f32 = new Float32Array(buffer, taps, 6 * size);
+  if (loadedTaps?.tx !== tx || loadedTaps.ty !== ty || loadedTaps.size !== size) {
+    writeTaps(buffer, taps, tx, ty, size, rowBytes);
+    loadedTaps = { tx, ty, size };
+  }
+  new Uint8Array(buffer, src, width * height * 3).set(rgb.subarray(0, width * height * 3));
+  k.hpass(src, width * 3, height, size, taps, taps + size * 4, taps + 2 * size * 4, tmp, scale[0], scale[1], scale[2], offset[0], offset[1], offset[2]);
+  k.vpass(tmp, rowBytes, size, taps + 3 * size * 4, taps + 4 * size * 4, taps + 5 * size * 4, dst);
+  out.set(new Float32Array(buffer, dst, size * size * 3), outOffset);
+  return true;
+}
+
+/** Byte offsets and weights of the taps, as the two passes read them (rows of the buffer as byte offsets). */
+function writeTaps(buffer: ArrayBuffer, at: number, tx: LinearTaps, ty: LinearTaps, size: number, rowBytes: number): void {
+  const i32 = new Int32Array(buffer, at, 6 * size);
+  const f32 = new Float32Array(buffer, at, 6 * size);
   for (let o = 0; o < size; o++) {
     i32[o] = tx.i0[o] * 3;
     i32[size + o] = tx.i1[o] * 3;
@@ -131,9 +141,4 @@ export function resizeBilinearSimdInto(
     i32[4 * size + o] = ty.i1[o] * rowBytes;
     f32[5 * size + o] = ty.w[o];
   }
-  new Uint8Array(buffer, src, width * height * 3).set(rgb.subarray(0, width * height * 3));
-  k.hpass(src, width * 3, height, size, taps, taps + size * 4, taps + 2 * size * 4, tmp, scale[0], scale[1], scale[2], offset[0], offset[1], offset[2]);
-  k.vpass(tmp, rowBytes, size, taps + 3 * size * 4, taps + 4 * size * 4, taps + 5 * size * 4, dst);
-  out.set(new Float32Array(buffer, dst, size * size * 3), outOffset);
-  return true;
 }

@@ -6,7 +6,7 @@ import { resizeBilinearSimdInto } from './resize-simd.js';
  * does it in a fraction of that, so decoding stays far below inference. Downscaling is left to sharp, which
  * antialiases properly and shrinks JPEGs while decoding.
  */
-interface Taps {
+export interface LinearTaps {
   /** Left/top source index of each output coordinate (clamped). */
   i0: Int32Array;
   i1: Int32Array;
@@ -14,10 +14,10 @@ interface Taps {
   w: Float32Array;
 }
 
-const tapsCache = new Map<string, Taps>();
+const tapsCache = new Map<string, LinearTaps>();
 
 /** Half-pixel centres, as PIL, OpenCV and ONNX Resize(half_pixel) use. */
-function linearTaps(inSize: number, outSize: number): Taps {
+function linearTaps(inSize: number, outSize: number): LinearTaps {
   const key = `${inSize}:${outSize}`;
   const cached = tapsCache.get(key);
   if (cached) return cached;
@@ -81,8 +81,8 @@ function resizeScalarInto(
   width: number,
   height: number,
   size: number,
-  tx: Taps,
-  ty: Taps,
+  tx: LinearTaps,
+  ty: LinearTaps,
   out: Float32Array,
   offset: number,
   norm: Normalisation,

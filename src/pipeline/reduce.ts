@@ -47,29 +47,22 @@ export class MomentsMerge {
   }
 
   private async advance(all: boolean): Promise<void> {
-    while (this.next < this.shards.length && (all || this.ready.has(this.shards[this.next]))) {
+    const takes = (j: number) => j < this.shards.length && (all || this.ready.has(this.shards[j]));
+    while (takes(this.next)) {
       // Read a few ahead when catching up: each file is ~6.5 MB for 1280-d features.
-      const batch: number[] = [];
-      while (batch.length < 8 && this.next + batch.length < this.shards.length && (all || this.ready.has(this.shards[this.next + batch.length]))) {
-        batch.push(this.shards[this.next + batch.length]);
-      }
-      const parts = await Promise.all(batch.map((s) => this.output.read(layout.moments(s))));
+      let end = this.next + 1;
+      while (end - this.next < 8 && takes(end)) end++;
+      const parts = await Promise.all(this.shards.slice(this.next, end).map((s) => this.output.read(layout.moments(s))));
       for (const bytes of parts) this.total.merge(Moments.deserialize(bytes));
-      this.next += batch.length;
+      this.next = end;
     }
   }
 }
 
-/** Merges every shard's moments (or takes them merged) and fits the PCA; writes pca/model.json. */
-export async function reducePca(
-  output: Storage,
-  spec: RunSpec,
-  shards: number[] | MomentsMerge,
-  dim: number,
-  threads = 1,
-): Promise<ReduceResult> {
+/** Takes every shard's moments from the merge (reading what it has not merged yet) and fits the PCA; writes pca/model.json. */
+export async function reducePca(output: Storage, spec: RunSpec, merge: MomentsMerge, threads = 1): Promise<ReduceResult> {
   const t0 = performance.now();
-  const total = await (Array.isArray(shards) ? new MomentsMerge(output, shards, dim) : shards).result();
+  const total = await merge.result();
   const t1 = performance.now();
   if (total.count < 2) throw new Error(`PCA needs at least 2 images with features, the run has ${total.count}`);
   const model = await fitPca(total, spec.options.pca, threads);

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { reducePca } from '../../pipeline/reduce.js';
+import { MomentsMerge, reducePca } from '../../pipeline/reduce.js';
 import { openStorage } from '../../storage/open-storage.js';
 import type { ReduceTask, ReduceOutcome } from './threaded-reduce.js';
 
@@ -7,7 +7,8 @@ import type { ReduceTask, ReduceOutcome } from './threaded-reduce.js';
 const task = workerData as ReduceTask;
 let outcome: ReduceOutcome;
 try {
-  const reduced = await reducePca(openStorage(task.output, task.storage), task.spec, task.shards, task.dim, task.threads);
+  const output = openStorage(task.output, task.storage);
+  const reduced = await reducePca(output, task.spec, new MomentsMerge(output, task.shards, task.dim), task.threads);
   outcome = { ok: true, k: reduced.model.k, mergeMs: reduced.mergeMs, fitMs: reduced.fitMs };
 } catch (error) {
   outcome = { ok: false, name: (error as Error).name, message: (error as Error).message };

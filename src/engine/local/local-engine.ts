@@ -80,7 +80,7 @@ export class LocalEngine implements Engine {
       } else {
         await Promise.all(plan.shards.map((s) => output.delete(layout.results(s.index))));
         // The pool's threads are idle during the reduce: give the eigen-decomposition's GEMMs every core.
-        const reduced = await reducePca(output, plan.spec, merge, pool.model?.featureDim ?? FEATURE_DIM, workers);
+        const reduced = await reducePca(output, plan.spec, merge, workers);
         ({ model: pca, mergeMs: pcaMergeMs, fitMs: pcaFitMs } = reduced);
       }
       check();
