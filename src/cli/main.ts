@@ -6,6 +6,11 @@ import { applyStorageFlags, STORAGE_FLAGS_HELP } from './storage-flags.js';
 // The AWS SDK (loaded lazily, on the first s3:// access) prints a multi-line notice on every s3:// command that it will require Node 22 in 2027. This CLI
 // targets Node 20 on purpose (see package.json engines); the notice belongs in the README, not in every run.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// onnxruntime-node 1.30's telemetry (on by default on Linux) reads /proc/self/cmdline when the first session opens and
+// runs a backtracking std::regex over it: a command line of ~30 KB or more (`fruits identify` with 750 photo paths)
+// overflows the native stack and the process dies with SIGSEGV before any output. The CLI sends no telemetry anyway.
+// Read at the first InferenceSession.create, from the real process environment (so worker threads see it too).
+process.env.ORT_DISABLE_TELEMETRY ??= '1';
 
 const HELP = `fruits — fruit image featurization (MobileNetV2 → PCA → Parquet) and the fruit app
 

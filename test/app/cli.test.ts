@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import sharp from 'sharp';
@@ -45,6 +45,21 @@ describe('fruits identify / evaluate / serve on a synthetic run (tiny model)', (
     assert.match(text.error, /cannot read the photo: text, not an image/);
     assert.equal(right.predictions[0].class, 'Class A 1');
     assert.equal(right.notSure, false, JSON.stringify(right.ood));
+  });
+
+  test('identify with 2,000 photos on the command line answers every one (onnxruntime telemetry used to segfault on a long command line)', async () => {
+    const folder = join(synthetic.dir, 'many-photos-with-a-long-folder-name');
+    mkdirSync(folder, { recursive: true });
+    const jpeg = readFileSync(join(synthetic.images, 'Class B 1', '1_100.jpg'));
+    const photos = Array.from({ length: 2000 }, (_, i) => join(folder, `photo-${String(i).padStart(4, '0')}.jpg`));
+    for (const photo of photos) writeFileSync(photo, jpeg);
+    const result = await runCli(['identify', ...photos, '--run', synthetic.run, '--model', synthetic.model, '--json'], { env: { ORT_DISABLE_TELEMETRY: undefined } });
+    assert.equal(result.signal, null, `killed by ${result.signal}`);
+    assert.equal(result.code, 0, result.stderr);
+    const answers = JSON.parse(result.stdout) as { file: string; predictions: { class: string }[] }[];
+    assert.equal(answers.length, 2000);
+    assert.deepEqual(answers.map((a) => a.file), photos);
+    assert.ok(answers.every((a) => a.predictions[0].class === 'Class B 1'));
   });
 
   test('identify refuses a model that is not the run\'s, saying which one the run needs', async () => {
