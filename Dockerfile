@@ -17,7 +17,7 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 # ---- build: dev dependencies, TypeScript → dist/ -------------------------------------------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-# .npmrc holds onnxruntime-node-install=skip: install never downloads CUDA binaries.
+# package.json's allowScripts denies onnxruntime-node's postinstall (its CUDA download); --ignore-scripts below skips it anyway.
 COPY package.json package-lock.json .npmrc ./
 # --ignore-scripts: `prepare` (tsc) needs the sources, copied below; the CPU binaries of onnxruntime-node
 # and sharp are inside their npm packages, no install script is needed for them.
