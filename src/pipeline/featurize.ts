@@ -7,8 +7,9 @@ import type { StageContext } from './stage-context.js';
 
 /**
  * Worker-side time per step of a shard, in milliseconds (summed over workers in the manifest). Reading and
- * decoding of the next batch overlap inference: `decode` is their wall time per batch, `inputWait` the part of
- * it the thread actually waited for (not hidden behind inference).
+ * decoding of the next batches overlap inference: `decode` is the wall time during which some reading or decoding
+ * was under way (never more than the shard's wall time), `inputWait` the part of it the thread actually waited
+ * for (not hidden behind inference).
  */
 export interface ShardTimings {
   decode: number;
@@ -61,11 +62,17 @@ export async function featurizeShard(
       return { ok: false, error: { path, stage: 'decode', message: (error as Error).message } };
     }
   };
+  // `decode` is the wall time during which at least one batch was being read and decoded: the batches read ahead
+  // overlap each other, and a sum of their times counted the overlap twice (more than the shard's own wall time).
+  let preparing = 0;
+  let preparingSince = 0;
   const prepareBatch = async (start: number) => {
-    const t0 = performance.now();
-    const all = await Promise.all(Array.from({ length: Math.min(batchSize, shard.keys.length - start) }, (_, i) => prepare(start + i)));
-    timings.decode += performance.now() - t0;
-    return all;
+    if (preparing++ === 0) preparingSince = performance.now();
+    try {
+      return await Promise.all(Array.from({ length: Math.min(batchSize, shard.keys.length - start) }, (_, i) => prepare(start + i)));
+    } finally {
+      if (--preparing === 0) timings.decode += performance.now() - preparingSince;
+    }
   };
 
   // Two batches in flight ahead of the model: decode latency varies per image, and one batch of lead time

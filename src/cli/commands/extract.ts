@@ -16,7 +16,7 @@ import { isS3Uri, openStorage } from '../../storage/open-storage.js';
 import { UsageError, type Command } from '../command.js';
 import { fractionOption, intOption } from '../options.js';
 import { ModelProgressReporter, ProgressReporter } from '../progress.js';
-import { formatSummary } from '../summary.js';
+import { counted, formatSummary } from '../summary.js';
 
 const HELP = `Usage: fruits extract <input> <output> [options]
        fruits extract --resume RUN_ID --engine bullmq [--redis URL]
@@ -157,8 +157,8 @@ export const extractCommand: Command = {
     const { plan } = prepared;
     log(
       `${prepared.resumed ? 'resuming' : 'starting'} run ${plan.spec.runId}: ${plan.images} images, ${plan.classes.length} classes, ` +
-        `${plan.shards.length} shards of ${options.shardSize}; model ${located.path} (${located.source}); ` +
-        (distributed ? `engine bullmq on ${distributed.redis.redacted}` : `${workers} threads`),
+        `${counted(plan.shards.length, 'shard')} of ${options.shardSize}; model ${located.path} (${located.source}); ` +
+        (distributed ? `engine bullmq on ${distributed.redis.redacted}` : counted(workers, 'thread')),
     );
     if (distributed && values.detach) {
       const scheduled = await (await distributed.engine(located.path, process.stderr, values.quiet)).submit(plan);

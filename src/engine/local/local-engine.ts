@@ -105,7 +105,7 @@ export class LocalEngine implements Engine {
         plan,
         model: pool.model!,
         pca,
-        engine: `local (${workers} threads × ${this.options.threads ?? 1} onnxruntime thread)`,
+        engine: `local (${workers} thread${workers === 1 ? '' : 's'} × ${this.options.threads ?? 1} onnxruntime thread${(this.options.threads ?? 1) === 1 ? '' : 's'})`,
         startedAt,
         timings: { featurizeMs, pcaMergeMs, pcaFitMs, projectMs },
       });
