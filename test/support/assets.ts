@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 /**
  * Real-asset tests run when FRUITS_MODEL_DIR / FRUITS_DATA_DIR point at the shared assets.
@@ -13,11 +13,13 @@ export interface RealAssets {
 export function realAssets(): RealAssets | undefined {
   const modelDir = process.env.FRUITS_MODEL_DIR;
   const dataDir = process.env.FRUITS_DATA_DIR;
-  if (modelDir && dataDir && existsSync(modelDir) && existsSync(dataDir)) return { modelDir, dataDir };
+  // The README's command sets them relative (../shared/…) to the repository root, where npm runs the tests;
+  // absolute paths stay right in children a test runs from another folder.
+  if (modelDir && dataDir && existsSync(modelDir) && existsSync(dataDir)) return { modelDir: resolve(modelDir), dataDir: resolve(dataDir) };
   if (process.env.CI) {
     throw new Error(
       `real-asset tests need FRUITS_MODEL_DIR and FRUITS_DATA_DIR pointing at existing folders on CI ` +
-        `(got ${modelDir ?? 'unset'} and ${dataDir ?? 'unset'}); .ci/run sets them to ../shared/models and ../shared/data`,
+        `(got ${modelDir ?? 'unset'} and ${dataDir ?? 'unset'}); the README's test command sets them to ../shared/models and ../shared/data`,
     );
   }
   return undefined;
