@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { DecodedImage } from '../images/decode.js';
-import { requireModel } from '../model/locate.js';
+import { locateRunModel } from '../model/locate.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { BatchQueue, Semaphore } from './batch-queue.js';
@@ -19,7 +19,7 @@ export type Method = 'probe' | 'knn';
 export interface IdentifierOptions {
   /** The run folder (path or URI) or an opened Storage. */
   run: string | Storage;
-  /** Model file or folder; default: the usual lookup (FRUITS_MODEL, FRUITS_MODEL_DIR, cache). */
+  /** Model file or folder; default: the run's own model, by its recorded sha256 (FRUITS_MODEL_DIR, cache, recorded path). */
   model?: string;
   /** onnxruntime threads for the model, the projection and the neighbour search. */
   threads?: number;
@@ -92,8 +92,9 @@ export class Identifier {
     const log = options.log ?? (() => {});
     const threads = options.threads ?? availableParallelism();
     const run = typeof options.run === 'string' ? openStorage(options.run) : options.run;
-    const modelPath = requireModel({ model: options.model }).path;
+    // The run first (a folder that holds no run says so), then ITS model: found by the sha256 it recorded.
     const references = await loadReferenceSet(run);
+    const modelPath = (await locateRunModel(references.manifest.model, { model: options.model })).path;
     const featurizer = await PhotoFeaturizer.open({ manifest: references.manifest, pca: references.pca, modelPath, threads, maxPixels: options.maxPixels });
     try {
       const loaded = await loadOrTrainClassifier(run, references, { threads, retrain: options.retrain });

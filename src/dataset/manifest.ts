@@ -13,6 +13,8 @@ export interface Manifest {
   options: RunOptions;
   model: {
     file: string;
+    /** Absolute path of the model file extract used (runs made before it was recorded have none). */
+    path?: string;
     sha256: string;
     inputName: string;
     outputName: string;

@@ -1,8 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, isAbsolute, join, resolve } from 'node:path';
 import { ModelNotFoundError } from './errors.js';
 import { DEFAULT_MODEL } from './known-models.js';
+import { sha256File } from './sha256.js';
 
 /**
  * What `fruits model fetch` builds into the cache from the published Keras weights. Same network and features
@@ -21,7 +22,7 @@ export interface LocateOptions {
 /** Where a model was found, so the manifest and `fruits model info` can say why this file was used. */
 export interface LocatedModel {
   path: string;
-  source: 'option' | 'FRUITS_MODEL' | 'FRUITS_MODEL_DIR' | 'cache';
+  source: 'option' | 'FRUITS_MODEL' | 'FRUITS_MODEL_DIR' | 'cache' | 'run';
 }
 
 export function modelCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -75,5 +76,52 @@ export function requireModel(options: LocateOptions = {}): LocatedModel {
   throw new ModelNotFoundError(
     `no model found. Give one with --model PATH (or FRUITS_MODEL / FRUITS_MODEL_DIR), ` +
       `or run \`fruits model fetch\` to download the published weights and build ${BUILT_MODEL_FILE} into ${modelCacheDir(options.env ?? process.env)}.`,
+  );
+}
+
+/** What a run's manifest says about its model: file name, sha256, and (runs made since) the absolute path used. */
+export interface RecordedModel {
+  file: string;
+  sha256: string;
+  path?: string;
+}
+
+/**
+ * The model of an existing run, for `serve`, `identify` and `evaluate`. An explicit choice (--model, FRUITS_MODEL)
+ * is used as given: the caller checks its sha256 against the run and says so when it differs. Otherwise the first
+ * file whose sha256 IS the run's, among FRUITS_MODEL_DIR, the user cache and the path the run recorded: the
+ * README's `extract` with FRUITS_MODEL_DIR set inline is followed by a `serve` without it, and that must work.
+ */
+export async function locateRunModel(recorded: RecordedModel, options: LocateOptions = {}): Promise<LocatedModel> {
+  const env = options.env ?? process.env;
+  if (options.model || env.FRUITS_MODEL) return requireModel({ ...options, env });
+  // Only a bare file name is joined to a folder: a manifest is data, and `../x` or `/x` must not steer the lookup.
+  const file = basename(recorded.file) === recorded.file ? recorded.file : DEFAULT_MODEL.file;
+  const candidates: { path: string; source: LocatedModel['source'] }[] = [];
+  const modelDir = env.FRUITS_MODEL_DIR ? resolve(env.FRUITS_MODEL_DIR) : undefined;
+  if (modelDir) {
+    if (existsSync(modelDir) && statSync(modelDir).isFile()) candidates.push({ path: modelDir, source: 'FRUITS_MODEL_DIR' });
+    else for (const name of [file, DEFAULT_MODEL.file]) candidates.push({ path: join(modelDir, name), source: 'FRUITS_MODEL_DIR' });
+  }
+  for (const name of [file, DEFAULT_MODEL.file, BUILT_MODEL_FILE]) candidates.push({ path: join(modelCacheDir(env), name), source: 'cache' });
+  if (recorded.path && isAbsolute(recorded.path)) candidates.push({ path: recorded.path, source: 'run' });
+
+  const tried: string[] = [];
+  const seen = new Set<string>();
+  for (const candidate of candidates) {
+    if (seen.has(candidate.path)) continue;
+    seen.add(candidate.path);
+    if (!existsSync(candidate.path) || !statSync(candidate.path).isFile()) continue;
+    const sha256 = await sha256File(candidate.path);
+    if (sha256 === recorded.sha256) return candidate;
+    tried.push(`${candidate.path} (another model, sha256 ${sha256.slice(0, 12)}…)`);
+  }
+  const looked = [modelDir ? `FRUITS_MODEL_DIR ${modelDir}` : undefined, `the cache ${modelCacheDir(env)}`, recorded.path ? `the recorded path ${recorded.path}` : undefined]
+    .filter(Boolean)
+    .join(', ');
+  throw new ModelNotFoundError(
+    `the run's model ${recorded.file} (sha256 ${recorded.sha256.slice(0, 16)}…) was not found in ${looked}` +
+      (tried.length > 0 ? `; found only ${tried.join(', ')}` : '') +
+      `. Give that file with --model PATH (or FRUITS_MODEL / FRUITS_MODEL_DIR).`,
   );
 }

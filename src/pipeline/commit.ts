@@ -55,6 +55,7 @@ export async function commitRun(output: Storage, input: CommitInput): Promise<Ma
     options: plan.spec.options,
     model: {
       file: plan.spec.model.file,
+      ...(plan.spec.model.path ? { path: plan.spec.model.path } : {}),
       sha256: model.sha256,
       inputName: model.inputName,
       outputName: model.outputName,

@@ -1,4 +1,4 @@
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { layout } from '../dataset/layout.js';
 import type { Manifest } from '../dataset/manifest.js';
 import { StorageError, type Storage } from '../storage/storage.js';
@@ -28,6 +28,36 @@ export class OutputConflictError extends StorageError {
 const RUN_ENTRIES = ['features/', 'results/', 'errors/', 'pca/', layout.tmp, layout.manifest, layout.success];
 
 /**
+ * The checks of prepareRun that need no model: an output that holds a finished or unfinished run without --resume
+ * or --overwrite, or files that are not a run. Run before the model is looked up, so the message is about the
+ * output, not "no model found". (With --resume the fingerprint, which includes the model, decides later.)
+ */
+export async function checkOutput(output: Storage, options: { resume: boolean; overwrite: boolean }): Promise<void> {
+  if (options.resume) return;
+  if (options.overwrite) return refuseForeignFiles(output);
+  if (await output.exists(layout.success)) {
+    const manifest = JSON.parse((await output.read(layout.manifest)).toString()) as Manifest;
+    throw finishedRunConflict(output, manifest);
+  }
+  if (await output.exists(layout.plan)) throw unfinishedRunConflict(output, JSON.parse((await output.read(layout.plan)).toString()) as Plan);
+  await refuseForeignFiles(output);
+}
+
+function finishedRunConflict(output: Storage, manifest: Manifest): OutputConflictError {
+  return new OutputConflictError(
+    `${output.uri} already holds a finished run (${manifest.runId}, input ${manifest.input}). ` +
+      `Use --overwrite to replace it, or choose another output folder.`,
+  );
+}
+
+function unfinishedRunConflict(output: Storage, plan: Plan): OutputConflictError {
+  return new OutputConflictError(
+    `${output.uri} holds an unfinished run (${plan.spec.runId}). Use --resume to finish it (only missing shards are redone), ` +
+      `or --overwrite to start over.`,
+  );
+}
+
+/**
  * Decides what to do with the output folder (new run, resume, refuse) and writes the plan. An output that
  * holds a different run, an unfinished run without --resume, or files that are not a run, is never touched
  * silently.
@@ -43,18 +73,10 @@ export async function prepareRun(options: PrepareOptions): Promise<Prepared> {
   } else if (complete) {
     const manifest = JSON.parse((await output.read(layout.manifest)).toString()) as Manifest;
     if (resume && manifest.fingerprint === print) return { state: 'complete', manifest };
-    throw new OutputConflictError(
-      `${output.uri} already holds a finished run (${manifest.runId}, input ${manifest.input}). ` +
-        `Use --overwrite to replace it, or choose another output folder.`,
-    );
+    throw finishedRunConflict(output, manifest);
   } else if (planned) {
     const plan = JSON.parse((await output.read(layout.plan)).toString()) as Plan;
-    if (!resume) {
-      throw new OutputConflictError(
-        `${output.uri} holds an unfinished run (${plan.spec.runId}). Use --resume to finish it (only missing shards are redone), ` +
-          `or --overwrite to start over.`,
-      );
-    }
+    if (!resume) throw unfinishedRunConflict(output, plan);
     if (plan.spec.fingerprint !== print) {
       throw new OutputConflictError(
         `${output.uri} holds an unfinished run (${plan.spec.runId}) of different input, options or model ` +
@@ -73,7 +95,7 @@ export async function prepareRun(options: PrepareOptions): Promise<Prepared> {
     output: output.uri,
     createdAt: new Date().toISOString(),
     options: options.options,
-    model: { file: basename(options.model.path), sha256: options.model.sha256 },
+    model: { file: basename(options.model.path), sha256: options.model.sha256, path: resolve(options.model.path) },
     fingerprint: print,
   };
   const plan = await planShards(input, spec);

@@ -31,7 +31,8 @@ export interface RunSpec {
   output: string;
   createdAt: string;
   options: RunOptions;
-  model: { file: string; sha256: string };
+  /** `path`: the absolute path extract used (absent in older runs), so serve/identify find the same file. */
+  model: { file: string; sha256: string; path?: string };
   /** Hash of input, options (but batch size) and model: what "the same run" means for --resume. */
   fingerprint: string;
 }

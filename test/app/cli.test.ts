@@ -76,6 +76,19 @@ describe('fruits identify / evaluate / serve on a synthetic run (tiny model)', (
     assert.match(result.stderr, /holds no fruits run .*fruits extract/);
   });
 
+  test('identify without --model or FRUITS_MODEL_DIR finds the run\'s model at the path its manifest recorded', async () => {
+    const photo = join(synthetic.images, 'Class C 1', '3_100.jpg');
+    const result = await runCli(['identify', photo, '--run', synthetic.run, '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(JSON.parse(result.stdout).predictions[0].class, 'Class C 1');
+  });
+
+  test('identify with no model configured on a folder that holds no run says so, not "no model found"', async () => {
+    const result = await runCli(['identify', join(synthetic.images, 'Class A 1', '0_100.jpg'), '--run', synthetic.images]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /holds no fruits run/);
+  });
+
   test('evaluate --json: k-fold accuracy of both methods in both spaces', async () => {
     const result = await runCli(['evaluate', '--run', synthetic.run, '--folds', '4', '--no-photos', '--json']);
     assert.equal(result.code, 0, result.stderr);

@@ -30,7 +30,8 @@ Options:
   --labels FILE      tab-separated labels with columns file, candidate_classes (';'-separated) and optionally
                      single_fruit_type (default: DIR/labels.tsv)
   --no-photos        skip the photo evaluation
-  --model PATH       ONNX model for the photos (default: FRUITS_MODEL, FRUITS_MODEL_DIR, then the cache)
+  --model PATH       ONNX model for the photos (default: the run's own model, found by the sha256
+                     it recorded in FRUITS_MODEL_DIR, the cache, then the path it recorded; or FRUITS_MODEL)
   --threads N        onnxruntime threads (default ${availableParallelism()})
   --json             print the report as JSON
 

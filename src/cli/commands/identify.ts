@@ -22,7 +22,8 @@ The first use of a run trains its classifier (a few seconds) and caches it in <r
 
 Options:
   --run PATH|URI       a finished run of \`fruits extract\` (required)
-  --model PATH         ONNX model file or folder (default: FRUITS_MODEL, FRUITS_MODEL_DIR, then the cache)
+  --model PATH         ONNX model file or folder (default: the run's own model, found by the sha256
+                       it recorded in FRUITS_MODEL_DIR, the cache, then the path it recorded; or FRUITS_MODEL)
   --method M           probe (softmax probe, default) or knn (k nearest neighbours, cosine in PCA space)
   --lang L             fr or en: language of the names in the text output (default en; --json has both)
   --min-score F        "not sure" below this top score unless both methods agree (default ${DEFAULT_THRESHOLDS.minScore})

@@ -22,7 +22,8 @@ get 503. The first start on a run trains its classifier (seconds) and caches it 
 
 Options:
   --run PATH|URI         a finished run of \`fruits extract\` (required)
-  --model PATH           ONNX model file or folder (default: FRUITS_MODEL, FRUITS_MODEL_DIR, then the cache)
+  --model PATH           ONNX model file or folder (default: the run's own model, found by the sha256
+                         it recorded in FRUITS_MODEL_DIR, the cache, then the path it recorded; or FRUITS_MODEL)
   --port N               TCP port (default: PORT, else 8080; 0 picks a free port)
   --host ADDR            address to listen on (default 0.0.0.0: reachable from a phone on the same network;
                          127.0.0.1 for this machine only)

@@ -47,6 +47,8 @@ const planSchema = z.looseObject({
     model: z.strictObject({
       file: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/, 'must be a plain file name'),
       sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 hex digits'),
+      // Where the coordinator found the model: copied into the manifest for serve/identify, never opened by a worker.
+      path: z.string().max(4096).optional(),
     }),
   }),
   images: z.number().int().min(0),
