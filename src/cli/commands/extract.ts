@@ -10,7 +10,8 @@ import { LocalEngine } from '../../engine/local/local-engine.js';
 import { ensureModel } from '../../model/provision/index.js';
 import { FeatureExtractor } from '../../model/feature-extractor.js';
 import { parseLabelRule } from '../../pipeline/labels.js';
-import { prepareRun } from '../../pipeline/prepare-run.js';
+import { checkInput } from '../../pipeline/plan.js';
+import { checkOutput, prepareRun } from '../../pipeline/prepare-run.js';
 import { DEFAULT_RUN_OPTIONS, type RunOptions } from '../../pipeline/run-spec.js';
 import { isS3Uri, openStorage } from '../../storage/open-storage.js';
 import { UsageError, type Command } from '../command.js';
@@ -137,6 +138,10 @@ export const extractCommand: Command = {
       [inputUri, outputUri] = [inputUri, outputUri].map(absoluteUri);
     }
 
+    // Input and output first (cheap, and nothing is written): a wrong path, an empty folder or an occupied output
+    // is reported as such, not as "no model found" when no model is configured.
+    await checkInput(openStorage(inputUri), options);
+    await checkOutput(openStorage(outputUri), { resume: values.resume, overwrite: values.overwrite });
     // The model is opened once here, before anything is listed or written: a missing, corrupt or wrong-shaped
     // model stops the run with nothing in the output folder.
     const modelProgress = new ModelProgressReporter(process.stderr, values.quiet);

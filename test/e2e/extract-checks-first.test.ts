@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { runCli } from '../support/cli.js';
+import { writeImageFolder } from '../support/synthetic-images.js';
+
+// No model configured anywhere (runCli: empty FRUITS_MODEL*, a fresh cache, an unreachable weights server): every
+// one of these used to say "no model found" instead of what is wrong with the paths.
+describe('extract checks its input and output before it looks for a model', () => {
+  const root = mkdtempSync(join(tmpdir(), 'fruits-checks-first-'));
+
+  const cases: [string, () => Promise<[string, string]>, RegExp][] = [
+    ['a wrong input path', async () => [join(root, 'no-such-folder'), join(root, 'out-1')], /input .*no-such-folder does not exist/],
+    ['an empty input folder', async () => { mkdirSync(join(root, 'empty')); return [join(root, 'empty'), join(root, 'out-2')]; }, /input .*empty is empty/],
+    ['an input with no images', async () => {
+      mkdirSync(join(root, 'texts', 'a'), { recursive: true });
+      writeFileSync(join(root, 'texts', 'a', 'notes.txt'), 'x');
+      return [join(root, 'texts'), join(root, 'out-3')];
+    }, /holds 1 files but none matches/],
+    ['an output that holds a finished run', async () => {
+      await writeImageFolder(join(root, 'images'), { classes: 1, perClass: 1, size: 16 });
+      mkdirSync(join(root, 'finished'));
+      writeFileSync(join(root, 'finished', 'manifest.json'), JSON.stringify({ runId: 'r-1', input: 'somewhere' }));
+      writeFileSync(join(root, 'finished', '_SUCCESS'), '');
+      return [join(root, 'images'), join(root, 'finished')];
+    }, /already holds a finished run \(r-1, input somewhere\)/],
+    ['an output that holds other files', async () => {
+      mkdirSync(join(root, 'busy'));
+      writeFileSync(join(root, 'busy', 'thesis.docx'), 'x');
+      return [join(root, 'images'), join(root, 'busy')];
+    }, /is not empty and is not a fruits run \(it holds thesis\.docx/],
+  ];
+  for (const [name, make, expected] of cases) {
+    test(`${name}: says so, exit 1, not "no model found"`, async () => {
+      const [input, output] = await make();
+      const result = await runCli(['extract', input, output, '--quiet']);
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, expected);
+      assert.doesNotMatch(result.stderr, /model/i);
+    });
+  }
+});
