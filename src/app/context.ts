@@ -17,6 +17,11 @@ export interface AppOptions {
   directory: FruitDirectory;
   /** The run's storage: corrections land under feedback/ in it. */
   feedback: Storage;
+  /** Bytes feedback/ may hold (photos + records); beyond, POST /api/feedback answers 507. Default 500 MB. */
+  feedbackMaxBytes?: number;
+  /** Identify requests admitted at once (reading the upload, decoding, waiting, in the model): one more is refused
+   * with 503 before its body is read. Default: unbounded here (the identifier's own queue still refuses). */
+  maxQueued?: number;
   /** Largest accepted photo, in bytes. */
   maxUploadBytes: number;
   /** Decompression-bomb guard for photos sent with a correction (identify uses the identifier's own). */

@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'not-found'
   | 'rate-limited'
   | 'busy'
+  | 'headers-too-large'
+  | 'feedback-full'
   | 'timeout'
   | 'internal';
 
@@ -25,7 +27,7 @@ export type ErrorCode =
 export class HttpError extends Error {
   override name = 'HttpError';
   constructor(
-    readonly status: 400 | 404 | 405 | 413 | 415 | 422 | 429 | 503 | 504,
+    readonly status: 400 | 404 | 405 | 413 | 415 | 422 | 429 | 503 | 504 | 507,
     readonly code: ErrorCode,
     message: string,
     readonly headers: Record<string, string> = {},

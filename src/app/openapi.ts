@@ -15,6 +15,7 @@ export function openApiDocument(options: { maxUploadBytes: number; rateLimitPerM
     '413': error('Upload larger than the limit'),
     '429': { ...error(`More than ${options.rateLimitPerMinute} photo requests per minute from this client`), headers: { 'Retry-After': { schema: { type: 'integer' } } } },
     '503': { ...error('Too many photos waiting for the model, or no answer in time'), headers: { 'Retry-After': { schema: { type: 'integer' } } } },
+    '431': error('Request headers larger than 16 KB (answered by the HTTP layer, same JSON shape)'),
   };
   return {
     openapi: '3.1.0',
@@ -23,7 +24,7 @@ export function openApiDocument(options: { maxUploadBytes: number; rateLimitPerM
       version: options.version ?? '0.1.0',
       description:
         'Photograph a fruit, learn what it is. MobileNetV2 features + PCA, classified against a Fruits-360 run (linear probe, kNN). ' +
-        'Errors are JSON: { "error": { "code", "message" } }.',
+        'Errors are JSON: { "error": { "code", "message" } }, including those of the HTTP layer (400 malformed request, 408, 431).',
     },
     paths: {
       '/api/identify': {
@@ -64,7 +65,12 @@ export function openApiDocument(options: { maxUploadBytes: number; rateLimitPerM
           },
           responses: {
             '201': { description: 'Stored', content: { 'application/json': { schema: { type: 'object', properties: { id: { type: 'string' }, stored: { type: 'object' } } } } } },
-            '400': error('Invalid correction (unknown class, note too long) or no photo'),
+            '200': {
+              description: 'This photo (same sha256) is already stored: nothing written; the id of that correction',
+              content: { 'application/json': { schema: { type: 'object', properties: { id: { type: 'string' }, duplicate: { type: 'boolean' }, stored: { type: 'object' } } } } },
+            },
+            '400': error('Invalid correction (unknown class, note too long), no photo, or two "photo" files'),
+            '507': error('The feedback folder holds its size cap (--feedback-max-mb): corrections are not stored until it is emptied'),
             '415': error('Not an image'),
             '422': error('Corrupt image or too many pixels'),
             ...limited,

@@ -1,10 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono, type Context } from 'hono';
 import type { AppOptions } from './context.js';
-import { httpErrorOf } from './errors.js';
+import { httpErrorOf, type ErrorCode } from './errors.js';
+import { FeedbackStore } from './feedback-store.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { registerFeedback } from './routes/feedback.js';
 import { registerFruits } from './routes/fruits.js';
@@ -19,6 +21,7 @@ export const DEFAULT_LIMITS = {
   maxUploadBytes: 10 * 1024 * 1024,
   rateLimitPerMinute: 30,
   requestTimeoutMs: 30_000,
+  feedbackMaxBytes: 500 * 1024 * 1024,
 } as const;
 
 /** The Hono app: routes, limits and the error contract (JSON errors, never a 500 for a bad upload). */
@@ -42,7 +45,7 @@ export function createApp(options: AppOptions): Hono {
   }
 
   registerIdentify(app, options);
-  registerFeedback(app, options);
+  registerFeedback(app, options, new FeedbackStore(options.feedback, options.feedbackMaxBytes ?? DEFAULT_LIMITS.feedbackMaxBytes));
   registerFruits(app, options);
   registerHealth(app, options);
   registerWeb(app, options);
@@ -97,10 +100,33 @@ export function startServer(app: Hono, options: { port: number; host: string; re
           }),
       });
     }) as Server;
+    // Requests Node's HTTP parser rejects before any route runs (headers over 16 KB, a bad Content-Length, a timed-out
+    // request) get the API's JSON error shape too, instead of Node's empty-bodied default.
+    server.on('clientError', (error: NodeJS.ErrnoException, socket) => answerClientError(error, socket));
     // A client that trickles its headers or body (slowloris) is cut off; the identify route has its own timer.
     server.headersTimeout = 20_000;
     server.requestTimeout = options.requestTimeoutMs + 30_000;
     server.keepAliveTimeout = 5_000;
     server.once('error', reject);
   });
+}
+
+const CLIENT_ERRORS: Record<string, [number, string, ErrorCode, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'headers-too-large', 'the request headers are larger than 16 KB'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'timeout', 'the request was not received in time'],
+  ERR_HTTP_HEADERS_TIMEOUT: [408, 'Request Timeout', 'timeout', 'the request headers were not received in time'],
+};
+
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  // A peer that already went away gets nothing; one whose response is under way cannot get another.
+  if (error.code === 'ECONNRESET' || !socket.writable || (socket as Duplex & { _httpMessage?: unknown })._httpMessage) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, code, message] = CLIENT_ERRORS[error.code ?? ''] ?? [400, 'Bad Request', 'bad-request', `malformed HTTP request (${error.code ?? error.message})`];
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

@@ -61,6 +61,9 @@ export async function readUpload(request: Request, maxPhotoBytes: number, option
   }
   const fields: Record<string, string> = {};
   let photo: Uint8Array | undefined;
+  const photos = form.getAll('photo').filter((value) => typeof value !== 'string').length;
+  // One photo per request: answering for the first of several would silently drop the others.
+  if (photos > 1) throw new HttpError(400, 'bad-request', `the form has ${photos} files named "photo"; send one photo per request`);
   for (const [name, value] of form.entries()) {
     if (typeof value === 'string') fields[name] = value;
     else if (name === 'photo') photo = new Uint8Array(await value.arrayBuffer());

@@ -5,19 +5,25 @@ import { z } from 'zod';
 import { decodeImage, DEFAULT_DECODE } from '../../images/decode.js';
 import { sha256Bytes } from '../../model/sha256.js';
 import type { AppOptions } from '../context.js';
+import type { FeedbackStore } from '../feedback-store.js';
 import { HttpError } from '../errors.js';
 import { readUpload } from '../upload.js';
 
-/** Photos kept for the next training set: big enough to crop fruit from, small enough to store by the thousand. */
-const STORED_MAX_SIDE = 2048;
+/**
+ * Photos kept for the next training set: big enough to crop a fruit from (the model sees 224×224), small enough to
+ * store by the thousand (~100–250 kB at q90 where a 2048² phone photo took 3.25 MB).
+ */
+export const STORED_MAX_SIDE = 1024;
 
 /**
  * POST /api/feedback: "wrong? this is the right fruit". Stores under the run's storage
  *   feedback/<UTC timestamp>-<id>.jpg   the photo, upright, re-encoded as JPEG without any metadata (no GPS)
  *   feedback/<UTC timestamp>-<id>.json  the correction: right class, predicted class, note, run and model
- * so a later run has labelled real-world photos. The client's IP is not stored.
+ * so a later run has labelled real-world photos. The client's IP is not stored. A photo already stored (same
+ * sha256 of the uploaded bytes) is not stored again (200 with the existing correction); once the folder holds
+ * `feedbackMaxBytes`, corrections are refused with 507.
  */
-export function registerFeedback(app: Hono, options: AppOptions): void {
+export function registerFeedback(app: Hono, options: AppOptions, store: FeedbackStore): void {
   app.post('/api/feedback', async (c) => {
     const { photo, fields } = await readUpload(c.req.raw, options.maxUploadBytes);
     const classes = new Set(options.identifier.classes);
@@ -31,6 +37,11 @@ export function registerFeedback(app: Hono, options: AppOptions): void {
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'form'}: ${i.message}`).join('; ');
       throw new HttpError(400, 'invalid-feedback', `invalid correction: ${issues}`);
+    }
+    const sha256 = sha256Bytes(photo);
+    const existing = await store.find(sha256);
+    if (existing) {
+      return c.json({ id: existing.id, duplicate: true, stored: { photo: `${existing.stem}.jpg`, record: `${existing.stem}.json` } }, 200);
     }
     // Same checks as identify (sniffed format, pixel limit, corrupt data) before anything is stored.
     const decoded = await decodeImage(photo, { ...DEFAULT_DECODE, maxPixels: options.maxPixels });
@@ -57,12 +68,10 @@ export function registerFeedback(app: Hono, options: AppOptions): void {
         key: `${stem}.jpg`,
         width: jpeg.info.width,
         height: jpeg.info.height,
-        original: { format: decoded.format, width: decoded.width, height: decoded.height, bytes: photo.length, sha256: sha256Bytes(photo) },
+        original: { format: decoded.format, width: decoded.width, height: decoded.height, bytes: photo.length, sha256 },
       },
     };
-    // Photo first, record last: a record always points at a photo that exists.
-    await options.feedback.write(`${stem}.jpg`, jpeg.data);
-    await options.feedback.write(`${stem}.json`, `${JSON.stringify(record, null, 2)}\n`);
+    await store.add(sha256, { id, stem }, jpeg.data, `${JSON.stringify(record, null, 2)}\n`);
     return c.json({ id, stored: { photo: `${stem}.jpg`, record: `${stem}.json` } }, 201);
   });
 }

@@ -63,6 +63,7 @@ export const APP_JS = String.raw`(function () {
         busy: 'Le serveur est très occupé. Réessayez dans quelques secondes.',
         timeout: 'Le serveur est très occupé. Réessayez dans quelques secondes.',
         'invalid-feedback': 'Correction invalide.',
+        'feedback-full': "Les corrections ne peuvent plus être enregistrées pour l'instant (espace plein).",
         network: 'Connexion impossible. Vérifiez votre réseau et réessayez.',
         other: 'Une erreur est survenue. Réessayez.'
       },
@@ -125,6 +126,7 @@ export const APP_JS = String.raw`(function () {
         busy: 'The server is very busy. Try again in a few seconds.',
         timeout: 'The server is very busy. Try again in a few seconds.',
         'invalid-feedback': 'Invalid correction.',
+        'feedback-full': 'Corrections cannot be stored for now (storage full).',
         network: 'Cannot connect. Check your network and try again.',
         other: 'Something went wrong. Try again.'
       },

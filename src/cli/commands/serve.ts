@@ -34,7 +34,10 @@ Options:
   --max-pixels N         decompression-bomb guard: refuse photos with more pixels (default: the run's, 50,000,000) → 422
   --rate-limit N         photo requests per minute per client IP, burst N (default ${DEFAULT_LIMITS.rateLimitPerMinute}); 0 = no limit → 429
   --trust-proxy          take the client IP from X-Forwarded-For (only behind a proxy that sets it)
-  --queue N              photos allowed to wait for the model (default 200); more → 503 with Retry-After
+  --queue N              photo requests admitted at once (default 200): uploading, decoding or waiting for the
+                         model; one more → 503 with Retry-After, refused before its upload is read
+  --feedback-max-mb N    size cap of <run>/feedback/ (default ${DEFAULT_LIMITS.feedbackMaxBytes / 1024 / 1024}); once full, corrections → 507. Photos
+                         are stored once each (by sha256), at most 1024 px on their long side
   --batch N              photos per model call at most (default 8)
   --timeout S            an identify request not answered after S seconds gets 503 (default ${DEFAULT_LIMITS.requestTimeoutMs / 1000})
   --method M             probe (default) or knn: which classifier's top-5 the answer gives
@@ -65,6 +68,7 @@ export const serveCommand: Command = {
         'rate-limit': { type: 'string' },
         'trust-proxy': { type: 'boolean', default: false },
         queue: { type: 'string' },
+        'feedback-max-mb': { type: 'string' },
         batch: { type: 'string' },
         timeout: { type: 'string' },
         method: { type: 'string' },
@@ -83,13 +87,15 @@ export const serveCommand: Command = {
     const method = methodOption(values.method);
     const log = (line: string) => process.stderr.write(`${line}\n`);
 
+    const queue = intOption('queue', values.queue, 200);
+    const feedbackMaxMb = positiveNumberOption('feedback-max-mb', values['feedback-max-mb']) ?? DEFAULT_LIMITS.feedbackMaxBytes / 1024 / 1024;
     const run = openStorage(values.run);
     const identifier = await Identifier.open({
       run,
       model: values.model,
       threads: intOption('threads', values.threads, defaultThreads()),
       maxPixels: values['max-pixels'] ? intOption('max-pixels', values['max-pixels'], 1) : undefined,
-      maxWaiting: intOption('queue', values.queue, 200),
+      maxWaiting: queue,
       maxBatch: intOption('batch', values.batch, 8),
       method,
       retrain: values.retrain,
@@ -103,6 +109,8 @@ export const serveCommand: Command = {
       identifier,
       directory: await openFruitDirectory(),
       feedback: run,
+      feedbackMaxBytes: Math.round(feedbackMaxMb * 1024 * 1024),
+      maxQueued: queue,
       maxUploadBytes: Math.round(maxUploadMb * 1024 * 1024),
       maxPixels: identifier.maxPixels,
       rateLimitPerMinute,

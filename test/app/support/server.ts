@@ -26,6 +26,7 @@ export async function startTestServer(
     rateLimitPerMinute: 0,
     requestTimeoutMs: DEFAULT_LIMITS.requestTimeoutMs,
     trustProxy: false,
+    maxQueued: classifier.maxWaiting,
     ...app,
   };
   const server = await startServer(createApp(options), { port: 0, host: '127.0.0.1', requestTimeoutMs: options.requestTimeoutMs });
