@@ -13,7 +13,8 @@ const WOODS: Rgb[] = [[196, 154, 108], [222, 184, 135], [170, 120, 75], [120, 80
 const STONES: Rgb[] = [[230, 228, 222], [200, 198, 192], [128, 126, 122], [90, 90, 92], [45, 45, 48], [205, 190, 165], [175, 160, 140], [150, 140, 130]];
 const CLOTHS: Rgb[] = [[215, 205, 185], [60, 80, 120], [170, 40, 40], [70, 110, 70], [235, 235, 230], [120, 120, 125], [220, 190, 90], [40, 50, 80], [190, 170, 200], [200, 120, 100]];
 const MUTED: Rgb[] = [[200, 195, 185], [170, 175, 180], [110, 115, 120], [60, 62, 66], [30, 30, 32], [185, 165, 140], [140, 150, 130], [120, 140, 160], [210, 200, 170], [160, 120, 100]];
-const SATURATED: Rgb[] = [[40, 110, 200], [230, 120, 30], [80, 160, 60], [200, 50, 80], [245, 205, 50], [30, 150, 150], [140, 60, 160], [220, 40, 40]];
+// Saturated, but as surfaces photograph (a plastic tray, a painted table), not as pure screen colours.
+const SATURATED: Rgb[] = [[50, 105, 180], [210, 120, 50], [85, 145, 70], [185, 60, 85], [225, 190, 70], [40, 135, 135], [125, 70, 145], [195, 55, 50]];
 
 export const BACKGROUND_KINDS = ['white', 'plain', 'linear-gradient', 'radial-gradient', 'noise', 'wood', 'cloth', 'tiles', 'stone'] as const;
 export type BackgroundKind = (typeof BACKGROUND_KINDS)[number];
@@ -134,7 +135,7 @@ const GENERATORS: Record<BackgroundKind, Generator> = {
     return { a, b: a };
   },
   plain(g) {
-    const a = surfaceColour(g.rng, MUTED, 0.3);
+    const a = surfaceColour(g.rng, MUTED, 0.15);
     addFbm(g.shade, g.width, g.height, g.rng, g.width * 0.5, 3, 0.06);
     return { a, b: a };
   },

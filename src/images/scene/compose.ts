@@ -1,6 +1,6 @@
 import { cutout, type Cutout } from './mask.js';
 import { pasteCutout, placementBounds, type Placement } from './paste.js';
-import { gaussianBlur, toneNoiseQuantise, type Tone } from './photometric.js';
+import { blurRgb, gaussianBlur, toneNoiseQuantise, type Tone } from './photometric.js';
 import { assertRgbImage, createImage, type RgbImage } from './rgb-image.js';
 import type { Rng } from './rng.js';
 
@@ -28,15 +28,19 @@ export interface ShadowParams {
 export interface OcclusionParams {
   /** Which copy it hides part of. */
   copy: number;
-  /** 'background': the surface itself (fruit partly behind something of the surface's look); 'texture': the
-   *  surface from elsewhere, darker (a bowl's rim, a crate's slat); 'colour': a flat object (a leaf, a hand, a label). */
+  /** 'background': the surface itself (the fruit partly under or behind it); 'texture': the surface from
+   *  elsewhere, darker (a bowl's rim, a crate's slat, a foreground object); 'colour': a flat object (a leaf, a
+   *  fingertip, another fruit). */
   fill: 'background' | 'texture' | 'colour';
-  shape: 'ellipse' | 'rectangle';
-  /** Centre and half-sizes in scene pixels. */
+  /** An ellipse, or a band (a long rotated rectangle) crossing one side of the fruit like a rim or a slat. */
+  shape: 'ellipse' | 'band';
+  /** Centre and half-sizes in scene pixels; for a band, rx is its half-length along `angle`, ry its half-width. */
   x: number;
   y: number;
   rx: number;
   ry: number;
+  /** Radians; the band's direction (ellipses are axis-aligned, angle 0). */
+  angle: number;
   colour: [number, number, number] | null;
   /** For 'texture': where the surface is taken from, as an offset in scene pixels. */
   offsetX: number;
@@ -154,7 +158,7 @@ export function composeScene(
   };
   // Lens blur happens before the phone's processing: blur first, then tone curves, saturation and noise in one pass.
   const blurSigma = rng.chance(o.blur) ? rng.range(0.4, 2) : 0;
-  gaussianBlur(canvas, size, size, 3, blurSigma);
+  blurRgb(canvas, size, size, blurSigma);
   // Most phone photos are clean in daylight; some are grainy indoors.
   const noiseSigma = rng.chance(0.7) ? rng.range(0, 3) : rng.range(3, 9);
   const noiseSeed = rng.uint32();
@@ -253,35 +257,47 @@ function drawOcclusion(cuts: Cutout[], copies: CopyParams[], rng: Rng, size: num
   const c = copies[copy];
   const [x0, y0, x1, y1] = placementBounds(cuts[c.reference], c, size, size);
   const r = Math.max(4, Math.min(x1 - x0, y1 - y0) / 2);
-  // Centred off the fruit's centre towards one side, so it hides a part and leaves most of it.
-  const angle = rng.range(0, 2 * Math.PI);
-  const d = rng.range(0.45, 0.85) * r;
   const roll = rng.next();
-  const fill: OcclusionParams['fill'] = roll < 0.35 ? 'background' : roll < 0.65 ? 'texture' : 'colour';
+  const fill: OcclusionParams['fill'] = roll < 0.25 ? 'background' : roll < 0.65 ? 'texture' : 'colour';
+  const angle = rng.range(0, 2 * Math.PI);
+  const colour = fill === 'colour' ? (rng.pick(OCCLUDER_COLOURS).map((v) => v * rng.range(0.85, 1.1)) as [number, number, number]) : null;
+  const offsetX = fill === 'texture' ? rng.range(-0.5, 0.5) * size : 0;
+  const offsetY = fill === 'texture' ? rng.range(-0.5, 0.5) * size : 0;
+  if (fill === 'texture' && rng.chance(0.7)) {
+    // A band whose inner edge crosses the fruit at `d` from its centre: it hides the part beyond, like a rim.
+    const d = rng.range(0.1, 0.6) * r;
+    const ry = rng.range(0.15, 0.5) * r;
+    const nx = Math.cos(angle), ny = Math.sin(angle);
+    return {
+      copy, fill, shape: 'band',
+      x: c.x + nx * (d + ry), y: c.y + ny * (d + ry),
+      rx: rng.range(1.5, 3) * r, ry, angle: angle + Math.PI / 2,
+      colour, offsetX, offsetY,
+    };
+  }
+  // An ellipse centred off the fruit's centre towards one side, so it hides a part and leaves most of it; one of
+  // the surface's own look sits on the fruit's edge (a bite out of the outline), never inside it as a hole.
+  const d = (fill === 'background' ? rng.range(0.85, 1.1) : rng.range(0.45, 0.85)) * r;
   return {
-    copy,
-    fill,
-    // A flat-coloured rectangle reads as a sticker; coloured occluders are round (a leaf, a fingertip, a ball).
-    shape: fill !== 'colour' && rng.chance(0.5) ? 'rectangle' : 'ellipse',
-    x: c.x + Math.cos(angle) * d,
-    y: c.y + Math.sin(angle) * d,
-    rx: rng.range(0.3, 0.6) * r,
-    ry: rng.range(0.3, 0.6) * r,
-    colour: fill === 'colour' ? rng.pick(OCCLUDER_COLOURS).map((v) => v * rng.range(0.85, 1.1)) as [number, number, number] : null,
-    offsetX: fill === 'texture' ? rng.range(-0.5, 0.5) * size : 0,
-    offsetY: fill === 'texture' ? rng.range(-0.5, 0.5) * size : 0,
+    copy, fill, shape: 'ellipse',
+    x: c.x + Math.cos(angle) * d, y: c.y + Math.sin(angle) * d,
+    rx: rng.range(0.3, 0.6) * r, ry: rng.range(0.3, 0.6) * r, angle: 0,
+    colour, offsetX, offsetY,
   };
 }
 
 function paintOcclusion(canvas: Float32Array, background: RgbImage, o: OcclusionParams, size: number): void {
-  const x0 = Math.max(0, Math.floor(o.x - o.rx - 1)), x1 = Math.min(size, Math.ceil(o.x + o.rx + 1));
-  const y0 = Math.max(0, Math.floor(o.y - o.ry - 1)), y1 = Math.min(size, Math.ceil(o.y + o.ry + 1));
+  const ca = Math.cos(o.angle), sa = Math.sin(o.angle);
+  const ex = Math.abs(ca) * o.rx + Math.abs(sa) * o.ry + 1, ey = Math.abs(sa) * o.rx + Math.abs(ca) * o.ry + 1;
+  const x0 = Math.max(0, Math.floor(o.x - ex)), x1 = Math.min(size, Math.ceil(o.x + ex));
+  const y0 = Math.max(0, Math.floor(o.y - ey)), y1 = Math.min(size, Math.ceil(o.y + ey));
   const bg = background.data;
   for (let y = y0; y < y1; y++) {
     for (let x = x0; x < x1; x++) {
-      const dx = (x + 0.5 - o.x) / o.rx, dy = (y + 0.5 - o.y) / o.ry;
-      // Signed distance-ish in pixels, for a 1.5-pixel soft edge.
-      const inside = o.shape === 'ellipse' ? (1 - Math.hypot(dx, dy)) * Math.min(o.rx, o.ry) : Math.min((1 - Math.abs(dx)) * o.rx, (1 - Math.abs(dy)) * o.ry);
+      const px = x + 0.5 - o.x, py = y + 0.5 - o.y;
+      const dx = (px * ca + py * sa) / o.rx, dy = (py * ca - px * sa) / o.ry;
+      // Distance inside the edge in pixels (roughly, for the ellipse), for a 1.5-pixel soft edge.
+      const inside = o.shape === 'ellipse' ? (1 - Math.sqrt(dx * dx + dy * dy)) * Math.min(o.rx, o.ry) : Math.min((1 - Math.abs(dx)) * o.rx, (1 - Math.abs(dy)) * o.ry);
       const a = inside <= 0 ? 0 : inside >= 1.5 ? 1 : inside / 1.5;
       if (a === 0) continue;
       const q = (y * size + x) * 3;
@@ -309,17 +325,37 @@ function paintOcclusion(canvas: Float32Array, background: RgbImage, o: Occlusion
 
 /** canvas *= 1 - strength × coverage, coverage being a half-resolution map upsampled bilinearly. */
 function darken(canvas: Float32Array, size: number, coverage: Float32Array, hs: number, strength: number): void {
-  for (let y = 0; y < size; y++) {
+  // Only the rows and columns the shadow reaches.
+  let lx0 = hs, lx1 = -1, ly0 = hs, ly1 = -1;
+  for (let j = 0; j < hs; j++) {
+    for (let i = 0; i < hs; i++) {
+      if (coverage[j * hs + i] >= 0.004) {
+        if (i < lx0) lx0 = i;
+        if (i > lx1) lx1 = i;
+        if (j < ly0) ly0 = j;
+        if (j > ly1) ly1 = j;
+      }
+    }
+  }
+  if (lx1 < 0) return;
+  const x0 = Math.max(0, 2 * lx0 - 1), x1 = Math.min(size, 2 * lx1 + 3);
+  const y0 = Math.max(0, 2 * ly0 - 1), y1 = Math.min(size, 2 * ly1 + 3);
+  const xi = new Int32Array(size), xj = new Int32Array(size), xw = new Float32Array(size);
+  for (let x = x0; x < x1; x++) {
+    const u = Math.min(Math.max((x + 0.5) / 2 - 0.5, 0), hs - 1);
+    xi[x] = Math.floor(u);
+    xj[x] = Math.min(xi[x] + 1, hs - 1);
+    xw[x] = u - xi[x];
+  }
+  const row = new Float32Array(hs);
+  for (let y = y0; y < y1; y++) {
     const v = Math.min(Math.max((y + 0.5) / 2 - 0.5, 0), hs - 1);
-    const j = Math.floor(v), j1 = Math.min(j + 1, hs - 1), wy = v - j;
-    for (let x = 0; x < size; x++) {
-      const u = Math.min(Math.max((x + 0.5) / 2 - 0.5, 0), hs - 1);
-      const i = Math.floor(u), i1 = Math.min(i + 1, hs - 1), wx = u - i;
-      const top = coverage[j * hs + i] + wx * (coverage[j * hs + i1] - coverage[j * hs + i]);
-      const bot = coverage[j1 * hs + i] + wx * (coverage[j1 * hs + i1] - coverage[j1 * hs + i]);
-      const c = top + wy * (bot - top);
-      if (c < 0.004) continue;
-      const k = 1 - strength * c, q = (y * size + x) * 3;
+    const j = Math.floor(v), wy = v - j;
+    const r0 = j * hs, r1 = Math.min(j + 1, hs - 1) * hs;
+    for (let i = lx0 > 0 ? lx0 - 1 : 0; i <= lx1 + 1 && i < hs; i++) row[i] = coverage[r0 + i] + wy * (coverage[r1 + i] - coverage[r0 + i]);
+    for (let x = x0, q = (y * size + x0) * 3; x < x1; x++, q += 3) {
+      const c = row[xi[x]] + xw[x] * (row[xj[x]] - row[xi[x]]);
+      const k = 1 - strength * c;
       canvas[q] *= k;
       canvas[q + 1] *= k;
       canvas[q + 2] *= k;
