@@ -3,7 +3,10 @@
  *   1. a ~1 MB phone JPEG (a real photo from $FRUITS_DATA_DIR/real-photos upscaled to ~2000 px, quality 92),
  *   2. `fruits serve` on a run in a child process (rate limit off, access log off),
  *   3. autocannon at 4 concurrent clients (target p95 ≤ 150 ms on 2 cores), then at 50 (no errors: requests
- *      queue, none lost), multipart uploads as the web page sends them.
+ *      queue, none lost), multipart uploads as the web page sends them,
+ *   4. then 400 clients, twice the server's --queue: most get a quick 503; the ones served must keep the 50-client
+ *      throughput, /healthz (probed every second during the burst) must answer within 1 s, and the server's RSS
+ *      must come back near its baseline once the burst is over (sampled from /proc/<pid>/status).
  * Prints the figures and saves them as JSON in bench-results/app-<time>.json.
  *
  * Options: --run DIR (default: a run of the Fruits-360 sample made on the spot), --model PATH,
@@ -81,6 +84,53 @@ function percentile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
 
+/** Resident memory of a process in MB (Linux /proc; NaN elsewhere). */
+function rssMb(pid: number | undefined): number {
+  try {
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+    return Math.round(kb / 1024);
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * GET /healthz every second while `during` runs, from a separate process (this one is busy driving 400
+ * connections, and would time itself): the latency of each probe (null when it took over 5 s).
+ */
+async function probeHealth<T>(url: string, pid: number | undefined, during: Promise<T>): Promise<{ result: T; healthMs: (number | null)[]; peakRssMb: number }> {
+  const script = `
+    const url = process.argv[1];
+    let running = true;
+    process.stdin.on('data', () => { running = false; });
+    (async () => {
+      while (running) {
+        const t0 = performance.now();
+        let ms = null;
+        try {
+          const response = await fetch(url + '/healthz', { signal: AbortSignal.timeout(5000) });
+          await response.arrayBuffer();
+          ms = Math.round(performance.now() - t0);
+        } catch {}
+        process.stdout.write(JSON.stringify(ms) + '\\n');
+        await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (performance.now() - t0))));
+      }
+      process.exit(0);
+    })();`;
+  const prober = spawn(process.execPath, ['-e', script, url], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  prober.stdout!.on('data', (d) => (out += d));
+  const exited = new Promise((resolve) => prober.once('close', resolve));
+  let peakRssMb = rssMb(pid);
+  const sampler = setInterval(() => (peakRssMb = Math.max(peakRssMb, rssMb(pid))), 500);
+  const result = await during;
+  clearInterval(sampler);
+  prober.stdin!.end('stop');
+  await exited;
+  const healthMs = out.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as number | null);
+  return { result, healthMs, peakRssMb };
+}
+
 async function load(url: string, connections: number, seconds: number, upload: { body: Buffer; type: string }) {
   const times: number[] = [];
   const statuses: Record<number, number> = {};
@@ -148,7 +198,17 @@ try {
   const four = await load(url, 4, duration, upload);
   console.error(`bench:app: 50 concurrent clients for ${duration} s…`);
   const fifty = await load(url, 50, duration, upload);
+  // Let the server settle (GC, libvips caches) before the baseline of the burst.
+  await new Promise((r) => setTimeout(r, 3000));
+  const rssBeforeMb = rssMb(server?.pid);
+  console.error(`bench:app: 400 concurrent clients for ${duration} s (twice --queue), /healthz probed every second…`);
+  const burst = await probeHealth(url, server?.pid, load(url, 400, duration, upload));
+  const fourHundred = burst.result;
+  // After the burst: idle for 10 s, as traffic falls back, then the resident memory again.
+  await new Promise((r) => setTimeout(r, 10_000));
+  const rssAfterMb = rssMb(server?.pid);
   const loadAfter = loadavg()[0];
+  const served = (r: typeof four) => Math.round(((r.statuses[200] ?? 0) / r.seconds) * 10) / 10;
 
   const report = {
     bench: 'app',
@@ -157,13 +217,24 @@ try {
     serverThreads: values.threads ? Number(values.threads) : Math.max(1, Math.floor(availableParallelism() / 2)),
     run: { dir: run, id: health.runId, classes: health.classes },
     photo: { source: photoPath, width: meta.width, height: meta.height, bytes: photo.length },
-    target: 'p95 ≤ 150 ms at 4 clients; 0 errors and 0 non-2xx at 50 clients',
+    target: 'p95 ≤ 150 ms at 4 clients; 0 errors and 0 non-2xx at 50 clients; at 400: served rate kept, /healthz ≤ 1 s, RSS back near baseline',
     clients4: four,
     clients50: fifty,
+    clients400: {
+      ...fourHundred,
+      servedPerSecond: served(fourHundred),
+      healthzMs: burst.healthMs,
+      rssMb: { before: rssBeforeMb, peak: burst.peakRssMb, tenSecondsAfter: rssAfterMb },
+    },
     verdict: {
       p95At4Ms: four.latencyMs.p95,
       p95At4WithinTarget: four.latencyMs.p95 <= 150,
       noneLostAt50: fifty.errors === 0 && fifty.timeouts === 0 && fifty.non2xx === 0,
+      // Above the queue: the served rate stays near the 50-client one (the refused uploads are not read), the
+      // health check stays fast, and memory comes back.
+      servedAt400VsAt50: Math.round((served(fourHundred) / Math.max(served(fifty), 1e-9)) * 100) / 100,
+      healthzWithin1sAt400: burst.healthMs.every((ms) => ms !== null && ms <= 1000),
+      rssBackNearBaseline: rssAfterMb <= rssBeforeMb * 1.25 + 50,
     },
   };
   const outDir = join(ROOT, 'bench-results');
@@ -179,7 +250,16 @@ try {
   );
   console.log(line(four));
   console.log(line(fifty));
+  console.log(
+    `${line(fourHundred)}; served ${served(fourHundred)}/s (${served(fifty)}/s at 50), statuses ${JSON.stringify(fourHundred.statuses)}; ` +
+      `/healthz ${burst.healthMs.map((ms) => (ms === null ? '>5000' : `${ms}`)).join(', ')} ms; ` +
+      `RSS ${rssBeforeMb} MB before, ${burst.peakRssMb} MB peak, ${rssAfterMb} MB 10 s after`,
+  );
   console.log(`p95 at 4 clients ${report.verdict.p95At4WithinTarget ? 'within' : 'ABOVE'} the 150 ms target; ${report.verdict.noneLostAt50 ? 'no request lost' : 'REQUESTS LOST'} at 50 clients`);
+  console.log(
+    `400 clients: served ${report.verdict.servedAt400VsAt50}× the 50-client rate; /healthz ${report.verdict.healthzWithin1sAt400 ? 'always within 1 s' : 'SLOWER THAN 1 s'}; ` +
+      `RSS ${report.verdict.rssBackNearBaseline ? 'back near' : 'NOT back near'} its baseline`,
+  );
   console.log(`saved ${file}`);
 } finally {
   server?.kill('SIGTERM');
