@@ -46,8 +46,9 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(applyStorageFlags(rest));
   } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`fruits ${command.name}: ${error.message}\nSee \`fruits ${command.name} --help\`.\n`);
+    const usage = usageMessage(error);
+    if (usage !== undefined) {
+      process.stderr.write(`fruits ${command.name}: ${usage} (see \`fruits ${command.name} --help\`)\n`);
       return 2;
     }
     const e = error as Error;
@@ -55,6 +56,24 @@ async function main(argv: string[]): Promise<number> {
     if (process.env.FRUITS_DEBUG) process.stderr.write(`${e.stack}\n`);
     return 1;
   }
+}
+
+/**
+ * A bad call, as one line: our UsageError, or node:util parseArgs's TypeError (unknown option, missing or
+ * dash-leading value), whose multi-line text otherwise came out as a raw TypeError with exit code 1.
+ */
+function usageMessage(error: unknown): string | undefined {
+  if (error instanceof UsageError) return error.message;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (typeof code !== 'string' || !code.startsWith('ERR_PARSE_ARGS_')) return undefined;
+  const message = (error as Error).message;
+  const option = /'(--?[\w-]+)/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `unknown option ${option}`;
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option && /ambiguous/.test(message)) {
+    return `${option} needs a value; one that starts with "-" is written ${option}=-…`;
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option && /argument missing/.test(message)) return `${option} needs a value`;
+  return message.split('\n')[0];
 }
 
 main(process.argv.slice(2)).then(

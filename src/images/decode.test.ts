@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { pngBomb } from '../../test/support/synthetic-images.js';
-import { decodeImage } from './decode.js';
+import { decodeImage, DEFAULT_DECODE } from './decode.js';
 import { ImageDecodeError } from './errors.js';
 import { normalisation, writeImageInto } from './normalize.js';
 
@@ -80,4 +80,13 @@ test('the WebAssembly JPEG path gives the same pixels as sharp, and damaged JPEG
   for (let i = 700; i < 800; i += 7) flipped[i] ^= 0x55;
   await assert.rejects(decodeImage(flipped), ImageDecodeError);
   await assert.rejects(decodeImage(jpeg.subarray(0, jpeg.length - 200)), ImageDecodeError);
+});
+
+test('a TIFF over the pixel limit (sharp finds it, not our header reader) says the limit once, not "too many pixels: too many pixels"', async () => {
+  const tiff = await sharp({ create: { width: 300, height: 300, channels: 3, background: '#888888' } }).tiff().toBuffer();
+  await assert.rejects(decodeImage(tiff, { ...DEFAULT_DECODE, maxPixels: 1000 }), (e: Error) => {
+    assert.ok(e instanceof ImageDecodeError && e.reason === 'too-many-pixels', e.message);
+    assert.equal(e.message, 'more than the limit of 1000 pixels (--max-pixels)');
+    return true;
+  });
 });

@@ -74,7 +74,8 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = DE
   } catch (error) {
     if (error instanceof ImageDecodeError) throw error;
     const message = error instanceof Error ? error.message : String(error);
-    if (/pixel limit/i.test(message)) throw new ImageDecodeError(`too many pixels: ${message}`, 'too-many-pixels');
+    // Callers prefix the reason ("the image has too many pixels: …"): say the limit here, not "too many pixels" again.
+    if (/pixel limit/i.test(message)) throw new ImageDecodeError(`more than the limit of ${options.maxPixels} pixels (--max-pixels)`, 'too-many-pixels');
     throw new ImageDecodeError(`corrupt ${format}: ${message.trim()}`, 'corrupt');
   }
 }

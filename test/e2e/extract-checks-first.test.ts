@@ -42,3 +42,19 @@ describe('extract checks its input and output before it looks for a model', () =
     });
   }
 });
+
+describe('usage errors exit 2 with one line', () => {
+  for (const [args, expected] of [
+    [['--batch-size', '-1'], /--batch-size needs a value; one that starts with "-" is written --batch-size=-…/],
+    [['--batch-size=-1'], /--batch-size must be a whole number ≥ 1, not "-1"/],
+    [['--no-such-flag'], /unknown option --no-such-flag/],
+  ] as [string[], RegExp][]) {
+    test(`extract ${args.join(' ')}`, async () => {
+      const result = await runCli(['extract', 'in', 'out', ...args]);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, expected);
+      assert.equal(result.stderr.trimEnd().split('\n').length, 1, result.stderr);
+      assert.doesNotMatch(result.stderr, /TypeError/);
+    });
+  }
+});
