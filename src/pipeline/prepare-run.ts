@@ -43,9 +43,32 @@ export async function checkOutput(output: Storage, options: { resume: boolean; o
   await refuseForeignFiles(output);
 }
 
-function finishedRunConflict(output: Storage, manifest: Manifest): OutputConflictError {
+/**
+ * What differs between a run's recorded spec and this call, option by option ("--shard-size: the run used 512,
+ * this call 256"), so a refused --resume says which argument to change. Batch size is not decisive (fingerprint).
+ */
+export function differences(spec: Pick<Plan['spec'], 'input' | 'options' | 'model'>, input: string, options: PrepareOptions): string[] {
+  const found: string[] = [];
+  if (spec.input !== input) found.push(`input: the run read ${spec.input}, this call ${input}`);
+  const flag = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  const ran = spec.options as unknown as Record<string, unknown>;
+  const now = options.options as unknown as Record<string, unknown>;
+  for (const key of [...new Set([...Object.keys(ran), ...Object.keys(now)])].sort()) {
+    if (key === 'batchSize') continue;
+    const [a, b] = [JSON.stringify(ran[key]), JSON.stringify(now[key])];
+    if (a !== b) found.push(`${key === 'pca' ? '--pca-k/--pca-variance' : flag(key)}: the run used ${a ?? 'none'}, this call ${b ?? 'none'}`);
+  }
+  if (spec.model.sha256 !== options.model.sha256) {
+    found.push(`model: the run used ${spec.model.file} (sha256 ${spec.model.sha256.slice(0, 12)}…), this call ${options.model.path} (sha256 ${options.model.sha256.slice(0, 12)}…)`);
+  }
+  return found.length > 0 ? found : ['its fingerprint differs'];
+}
+
+function finishedRunConflict(output: Storage, manifest: Manifest, differing?: string[]): OutputConflictError {
   return new OutputConflictError(
-    `${output.uri} already holds a finished run (${manifest.runId}, input ${manifest.input}). ` +
+    `${output.uri} already holds a finished run (${manifest.runId}, input ${manifest.input})` +
+      (differing ? ` made with other arguments (${differing.join('; ')})` : '') +
+      `. ` +
       `Use --overwrite to replace it, or choose another output folder.`,
   );
 }
@@ -73,14 +96,14 @@ export async function prepareRun(options: PrepareOptions): Promise<Prepared> {
   } else if (complete) {
     const manifest = JSON.parse((await output.read(layout.manifest)).toString()) as Manifest;
     if (resume && manifest.fingerprint === print) return { state: 'complete', manifest };
-    throw finishedRunConflict(output, manifest);
+    throw finishedRunConflict(output, manifest, resume ? differences(manifest, input.uri, options) : undefined);
   } else if (planned) {
     const plan = JSON.parse((await output.read(layout.plan)).toString()) as Plan;
     if (!resume) throw unfinishedRunConflict(output, plan);
     if (plan.spec.fingerprint !== print) {
       throw new OutputConflictError(
-        `${output.uri} holds an unfinished run (${plan.spec.runId}) of different input, options or model ` +
-          `(input ${plan.spec.input}, model ${plan.spec.model.sha256.slice(0, 12)}…). ` +
+        `${output.uri} holds an unfinished run (${plan.spec.runId}) that --resume cannot continue: ` +
+          `${differences(plan.spec, input.uri, options).join('; ')}. ` +
           `Resume it with the same arguments, or use --overwrite to start over.`,
       );
     }
