@@ -49,14 +49,14 @@ export class LocalStorage implements Storage {
 
   async write(key: string, data: Uint8Array | string): Promise<void> {
     const target = this.path(key);
-    await mkdir(dirname(target), { recursive: true });
     const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
     try {
+      await mkdir(dirname(target), { recursive: true });
       await writeFile(temp, data);
       await rename(temp, target);
     } catch (error) {
-      await rm(temp, { force: true });
-      throw error;
+      await rm(temp, { force: true }).catch(() => {});
+      throw await describeWriteError(error, target);
     }
   }
 
@@ -88,4 +88,31 @@ export class LocalStorage implements Storage {
   private keyOf(full: string): string {
     return full.slice(this.root.length + 1).split(sep).join('/');
   }
+}
+
+const WRITE_REASONS: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'the file system is read-only',
+  EACCES: 'permission denied: the folder is read-only for this user',
+  EPERM: 'operation not permitted: the folder is read-only for this user',
+};
+
+/**
+ * A write failure that names the file and says why in words ("no space left on the device"), keeping the errno
+ * code. mkdir on a read-only mount can report ENOENT; then the nearest existing folder says whether it is writable.
+ */
+export async function describeWriteError(error: unknown, target: string): Promise<Error> {
+  const e = error as NodeJS.ErrnoException;
+  let reason = e.code ? WRITE_REASONS[e.code] : undefined;
+  if (!reason && e.code === 'ENOENT') {
+    let folder = dirname(target);
+    while (dirname(folder) !== folder && !(await access(folder).then(() => true, () => false))) folder = dirname(folder);
+    const writable = await access(folder, constants.W_OK).then(() => true, () => false);
+    if (!writable) reason = `${folder} is read-only (cannot create folders in it)`;
+  }
+  if (!reason) return error as Error;
+  const described = new StorageError(`cannot write ${target}: ${reason} (${e.code})`) as StorageError & { code?: string };
+  described.code = e.code;
+  return described;
 }
