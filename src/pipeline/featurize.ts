@@ -146,6 +146,11 @@ export class ShardStoppedError extends Error {
 function readMessage(error: unknown): string {
   const e = error as NodeJS.ErrnoException;
   if (e.code === 'EACCES' || e.code === 'EPERM') return `permission denied: ${e.message}`;
+  // Node lists names as UTF-8 strings: a name that is not valid UTF-8 comes back with U+FFFD in it and cannot be
+  // opened by that string. Say so rather than "disappeared".
+  if (e.code === 'ENOENT' && (e.path ?? e.message).includes('\uFFFD')) {
+    return 'the file name is not valid UTF-8 (shown with \uFFFD), so it cannot be opened: rename the file';
+  }
   if (e.code === 'ENOENT') return `file disappeared after listing: ${e.message}`;
   return e.message ?? String(error);
 }
