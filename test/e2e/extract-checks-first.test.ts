@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { runCli } from '../support/cli.js';
 import { writeImageFolder } from '../support/synthetic-images.js';
+import { writeTinyModel } from '../support/tiny-model.js';
 
 // No model configured anywhere (runCli: empty FRUITS_MODEL*, a fresh cache, an unreachable weights server): every
 // one of these used to say "no model found" instead of what is wrong with the paths.
@@ -57,4 +58,14 @@ describe('usage errors exit 2 with one line', () => {
       assert.doesNotMatch(result.stderr, /TypeError/);
     });
   }
+});
+
+test('--pca-k above the feature dimensions is refused (exit 2) before anything is written', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'fruits-pca-k-'));
+  const model = writeTinyModel(join(root, 'tiny.onnx'));
+  await writeImageFolder(join(root, 'images'), { classes: 3, perClass: 5, size: 16 });
+  const result = await runCli(['extract', join(root, 'images'), join(root, 'out'), '--model', model, '--pca-k', '5000', '--quiet']);
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(result.stderr, /--pca-k 5000 is more than the model's 1280 feature dimensions: give at most 1280/);
+  assert.equal(existsSync(join(root, 'out')), false);
 });

@@ -147,8 +147,12 @@ export const extractCommand: Command = {
     const modelProgress = new ModelProgressReporter(process.stderr, values.quiet);
     const located = await ensureModel({ model: values.model, onProgress: modelProgress.handle }).finally(() => modelProgress.end());
     const probe = await FeatureExtractor.open(located.path, { threads: 1 });
-    const { sha256 } = probe.info;
+    const { sha256, featureDim } = probe.info;
     await probe.close();
+    // PCA cannot keep more components than the features have dimensions; k used to be cut to 1280 silently.
+    if ('k' in options.pca && options.pca.k > featureDim) {
+      throw new UsageError(`--pca-k ${options.pca.k} is more than the model's ${featureDim} feature dimensions: give at most ${featureDim}`);
+    }
 
     const input = openStorage(inputUri);
     const output = openStorage(outputUri);
@@ -165,6 +169,9 @@ export const extractCommand: Command = {
         `${counted(plan.shards.length, 'shard')} of ${options.shardSize}; model ${located.path} (${located.source}); ` +
         (distributed ? `engine bullmq on ${distributed.redis.redacted}` : counted(workers, 'thread')),
     );
+    if ('k' in options.pca && options.pca.k >= plan.images) {
+      log(`note: --pca-k ${options.pca.k} with ${plan.images} images: at most ${Math.max(plan.images - 1, 0)} components carry variance; the others are zero`);
+    }
     if (distributed && values.detach) {
       const scheduled = await (await distributed.engine(located.path, process.stderr, values.quiet)).submit(plan);
       log(`queued: ${scheduled.shards.length} ${scheduled.stage} job(s); the workers finish the run (fruits status ${plan.spec.runId})`);
