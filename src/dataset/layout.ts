@@ -10,6 +10,13 @@ export const layout = {
   features: (shard: number) => `features/${partName(shard)}`,
   results: (shard: number) => `results/${partName(shard)}`,
   errors: (shard: number) => `errors/${partName(shard)}`,
+  /** Scenes made from the references of features part `shard` and their features (fruits train). */
+  augmented: (shard: number) => `augmented/${partName(shard)}`,
+  /** A few of those scenes as JPEG, for a person to see what the classifier learns from. */
+  augmentedExample: (name: string) => `augmented/examples/${name}`,
+  /** The classifier trained for real photos (fruits train) and its report. */
+  trainedClassifier: 'classifier/model.json',
+  trainingReport: 'classifier/report.json',
   pcaModel: 'pca/model.json',
   manifest: 'manifest.json',
   success: '_SUCCESS',

@@ -44,3 +44,26 @@ export function encodeErrors(errors: ErrorRecord[]): Uint8Array {
     message: utf8(errors.map((e) => e.message)),
   });
 }
+
+/** Rows of augmented/part-*.parquet: one per scene made from a reference image (see pipeline/augment.ts). */
+export interface AugmentedRows {
+  /** The reference image the scene was made from (its path in the run's input). */
+  source: string[];
+  label: string[];
+  /** The scene's augmentation parameters as JSON (background, copies, tone, blur, noise, JPEG quality…). */
+  params: string[];
+  features: Float32Array;
+  dim: number;
+}
+
+export function encodeAugmented(rows: AugmentedRows, metadata: Record<string, string>): Uint8Array {
+  return encodeParquet(
+    {
+      source: utf8(rows.source),
+      label: utf8(rows.label),
+      params: utf8(rows.params),
+      features: { type: 'vector', values: rows.features, dim: rows.dim },
+    },
+    metadata,
+  );
+}

@@ -1,7 +1,7 @@
 import type { Manifest } from '../dataset/manifest.js';
 import type { Plan } from '../pipeline/plan.js';
 
-export type Stage = 'featurize' | 'pca' | 'project' | 'commit';
+export type Stage = 'featurize' | 'pca' | 'project' | 'commit' | 'augment';
 
 /** What an engine reports while it runs; the CLI turns these into a progress bar or log lines. */
 export type RunEvent =

@@ -7,6 +7,7 @@ import { modelCommand } from './model.js';
 import { statusCommand } from './status.js';
 import { workerCommand } from './worker.js';
 import { serveCommand } from './serve.js';
+import { trainCommand } from './train.js';
 
 /** Every subcommand, in the order `fruits --help` lists them. */
-export const commands: Command[] = [extractCommand, workerCommand, statusCommand, inspectCommand, modelCommand, serveCommand, identifyCommand, evaluateCommand];
+export const commands: Command[] = [extractCommand, workerCommand, statusCommand, inspectCommand, modelCommand, trainCommand, serveCommand, identifyCommand, evaluateCommand];

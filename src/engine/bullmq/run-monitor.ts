@@ -6,7 +6,7 @@ import { parseJobId } from './queue-contract.js';
 import { RunClock } from './run-clock.js';
 import type { ScheduleResult } from './run-scheduler.js';
 
-const ORDER: Record<Stage, number> = { featurize: 0, pca: 1, project: 2, commit: 3 };
+const ORDER: Record<Stage, number> = { featurize: 0, pca: 1, project: 2, commit: 3, augment: 4 };
 
 export type QueueEventType = 'active' | 'progress' | 'completed';
 

@@ -4,7 +4,9 @@ import type { Manifest } from '../../dataset/manifest.js';
 import { FEATURE_DIM } from '../../model/feature-extractor.js';
 import { pcaModelFromJson, type PcaModel } from '../../pca/pca-model.js';
 import { commitRun } from '../../pipeline/commit.js';
+import type { AugmentResult, AugmentSpec } from '../../pipeline/augment.js';
 import type { Plan } from '../../pipeline/plan.js';
+import type { RunSpec } from '../../pipeline/run-spec.js';
 import { MomentsMerge, reducePca } from '../../pipeline/reduce.js';
 import { pendingFeaturize, pendingProject } from '../../pipeline/run-state.js';
 import { openStorage, type StorageOptions } from '../../storage/open-storage.js';
@@ -25,6 +27,42 @@ export class LocalEngine implements Engine {
   readonly name = 'local';
 
   constructor(private readonly options: LocalEngineOptions) {}
+
+  /**
+   * The augmentation stage of `fruits train` on the same threads as featurize: one task per features part,
+   * each writing augmented/part-NNNNN.parquet. `shards` are the parts still to do (the caller skips done ones).
+   */
+  async augment(spec: RunSpec, shards: number[], augment: { spec: AugmentSpec; backgroundFiles: string[] }, hooks: RunHooks = {}): Promise<AugmentRun> {
+    const started = performance.now();
+    const emit = hooks.onEvent ?? (() => {});
+    const workers = Math.max(1, Math.min(shards.length, this.options.workers ?? availableParallelism()));
+    const pool = new WorkerPool(workers, { spec, modelPath: this.options.modelPath, threads: this.options.threads ?? 1, storage: this.options.storage, augment });
+    const abort = () => void pool.terminate();
+    hooks.signal?.addEventListener('abort', abort);
+    const results: AugmentResult[] = [];
+    try {
+      if (shards.length === 0) return { results, wallMs: 0 };
+      await pool.start();
+      await pool.run(
+        shards.map((shard) => ({ type: 'augment' as const, shard })),
+        (message) => {
+          if (message.type === 'augment-progress') emit({ type: 'progress', stage: 'augment', images: message.scenes, errors: 0 });
+          if (message.type === 'augmented') {
+            results.push(message.result);
+            emit({ type: 'shard-done', stage: 'augment', shard: message.result.shard });
+          }
+        },
+      );
+      if (hooks.signal?.aborted) throw new RunAbortedError('run interrupted');
+      return { results: results.sort((a, b) => a.shard - b.shard), wallMs: performance.now() - started };
+    } catch (error) {
+      if (hooks.signal?.aborted) throw new RunAbortedError('run interrupted');
+      throw error;
+    } finally {
+      hooks.signal?.removeEventListener('abort', abort);
+      await pool.terminate();
+    }
+  }
 
   async run(plan: Plan, hooks: RunHooks = {}): Promise<Manifest> {
     const startedAt = performance.now();
@@ -117,6 +155,12 @@ export class LocalEngine implements Engine {
       await pool.terminate();
     }
   }
+}
+
+/** What augment() reports: per shard results, in shard order, and the stage's wall time. */
+export interface AugmentRun {
+  results: AugmentResult[];
+  wallMs: number;
 }
 
 function sum(values: number[]): number {

@@ -1,4 +1,5 @@
 import type { StorageOptions } from '../../storage/open-storage.js';
+import type { AugmentResult, AugmentSpec } from '../../pipeline/augment.js';
 import type { FeaturizeResult } from '../../pipeline/featurize.js';
 import type { Shard } from '../../pipeline/plan.js';
 import type { RunSpec } from '../../pipeline/run-spec.js';
@@ -12,13 +13,17 @@ export interface ThreadInit {
   storage?: StorageOptions;
   /** Shared with the pool: set to 1 when the threads must stop at the next batch boundary. */
   stop: Int32Array;
+  /** For augment tasks: the scene settings and the background photo files each thread decodes once. */
+  augment?: { spec: AugmentSpec; backgroundFiles: string[] };
 }
 
-export type ThreadTask = { type: 'featurize'; shard: Shard } | { type: 'project'; shard: number };
+export type ThreadTask = { type: 'featurize'; shard: Shard } | { type: 'project'; shard: number } | { type: 'augment'; shard: number };
 
 export type ThreadMessage =
   | { type: 'ready'; model: ModelInfo }
   | { type: 'progress'; images: number; errors: number }
   | { type: 'featurized'; result: FeaturizeResult }
   | { type: 'projected'; shard: number; rows: number }
+  | { type: 'augmented'; result: AugmentResult }
+  | { type: 'augment-progress'; scenes: number }
   | { type: 'failed'; message: string; name: string };

@@ -2,7 +2,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { layout } from '../../dataset/layout.js';
 import { ProjectionKernel } from '../../pca/matrix-kernels.js';
 import { pcaModelFromJson } from '../../pca/pca-model.js';
+import { augmentShard } from '../../pipeline/augment.js';
 import { featurizeShard } from '../../pipeline/featurize.js';
+import { decodePhoto, type BackgroundPhoto } from '../../images/scene/index.js';
+import { basename } from 'node:path';
 import { projectShard } from '../../pipeline/project.js';
 import { openStageContext } from '../../pipeline/stage-context.js';
 import type { ThreadInit, ThreadMessage, ThreadTask } from './messages.js';
@@ -15,6 +18,7 @@ const send = (message: ThreadMessage) => port.postMessage(message);
 try {
   const context = await openStageContext(init);
   let projection: ProjectionKernel | undefined;
+  let photos: Promise<BackgroundPhoto[]> | undefined;
   send({ type: 'ready', model: context.extractor.info });
   port.on('message', async (task: ThreadTask) => {
     try {
@@ -26,6 +30,19 @@ try {
           () => Atomics.load(init.stop, 0) === 1,
         );
         send({ type: 'featurized', result });
+      } else if (task.type === 'augment') {
+        const augment = init.augment!;
+        // Each thread decodes the background photos once (≈ 1 MB each at 640 px), then crops them per scene.
+        photos ??= Promise.all(augment.backgroundFiles.map(async (file) => ({ name: basename(file), image: await decodePhoto(file) })));
+        const result = await augmentShard(
+          context,
+          task.shard,
+          augment.spec,
+          await photos,
+          (scenes) => send({ type: 'augment-progress', scenes }),
+          () => Atomics.load(init.stop, 0) === 1,
+        );
+        send({ type: 'augmented', result });
       } else {
         if (!projection) {
           const model = pcaModelFromJson((await context.output.read(layout.pcaModel)).toString());

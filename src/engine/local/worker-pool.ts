@@ -84,7 +84,7 @@ export class WorkerPool {
         const onWorkerMessage = (message: ThreadMessage) => {
           if (message.type === 'failed') return fail(rebuild(message));
           onMessage(message);
-          if (message.type === 'featurized' || message.type === 'projected') {
+          if (message.type === 'featurized' || message.type === 'projected' || message.type === 'augmented') {
             cleanup();
             active--;
             feed(worker);

@@ -1,0 +1,170 @@
+/**
+ * The classifier for real photos: a softmax probe on the standardised 1280-d features, trained on the
+ * references, their augmented scenes and the users' corrections, applied to several views of a photo whose
+ * probabilities are averaged. Hyper-parameters and the "not sure" threshold are chosen on held-out augmented
+ * scenes (whole reference images held out, scenes of them never trained on), never on real photos.
+ */
+import { fitTemperature, probeLogitsBatch, softmax, trainProbe, type LinearProbe } from './probe.js';
+import { DEFAULT_VIEW_SCALES, type ViewScale } from './views.js';
+
+export const SCENE_CLASSIFIER_FORMAT = 'fruits-scene-classifier/1';
+
+export interface SceneClassifier {
+  format: typeof SCENE_CLASSIFIER_FORMAT;
+  runId: string;
+  modelSha256: string;
+  createdAt: string;
+  classes: string[];
+  /** Folded standardisation, 1280 × classes; `temperature` fitted on the validation scenes. */
+  probe: LinearProbe;
+  views: ViewScale[];
+  /** The combined (view-averaged) top probability from which the app answers instead of "not sure". */
+  threshold: number;
+  /** The precision on validation scenes the threshold was chosen for. */
+  targetPrecision: number;
+  augmentKey: string;
+}
+
+export interface LabelledRows {
+  features: Float32Array;
+  labels: Int32Array;
+  rows: number;
+}
+
+export interface TrainingCandidate {
+  l2: number;
+  valTop1: number;
+  valTop5: number;
+  trainMs: number;
+}
+
+export interface CoveragePoint {
+  threshold: number;
+  coverage: number;
+  precision: number;
+}
+
+/** Concatenates row sets (same dim), repeating set i `repeat[i]` times (corrections weigh more than one scene). */
+export function concatRows(sets: LabelledRows[], dim: number, repeat: number[] = []): LabelledRows {
+  const rows = sets.reduce((n, s, i) => n + s.rows * (repeat[i] ?? 1), 0);
+  const features = new Float32Array(rows * dim);
+  const labels = new Int32Array(rows);
+  let at = 0;
+  sets.forEach((s, i) => {
+    for (let r = 0; r < (repeat[i] ?? 1); r++) {
+      features.set(s.features.subarray(0, s.rows * dim), at * dim);
+      labels.set(s.labels.subarray(0, s.rows), at);
+      at += s.rows;
+    }
+  });
+  return { features, labels, rows };
+}
+
+/** Top-1 and top-5 accuracy of probabilities (rows × classes) against labels. */
+export function topK(probs: Float32Array | Float64Array, labels: Int32Array, classCount: number): { top1: number; top5: number } {
+  let top1 = 0;
+  let top5 = 0;
+  for (let r = 0; r < labels.length; r++) {
+    const base = r * classCount;
+    const own = probs[base + labels[r]];
+    let above = 0;
+    for (let c = 0; c < classCount; c++) if (probs[base + c] > own) above++;
+    if (above === 0) top1++;
+    if (above < 5) top5++;
+  }
+  return { top1: top1 / labels.length, top5: top5 / labels.length };
+}
+
+/**
+ * Trains one probe per L2 value on `train`, scores each on `validation`, keeps the best top-1 (ties: the larger
+ * L2), and fits its temperature on the validation rows.
+ */
+export async function selectProbe(
+  train: LabelledRows,
+  validation: LabelledRows,
+  dim: number,
+  classCount: number,
+  options: { l2: number[]; epochs: number; threads: number; seed: number; log?: (line: string) => void },
+): Promise<{ probe: LinearProbe; candidates: TrainingCandidate[] }> {
+  let best: { probe: LinearProbe; top1: number } | undefined;
+  const candidates: TrainingCandidate[] = [];
+  for (const l2 of options.l2) {
+    const t0 = performance.now();
+    const probe = await trainProbe(train.features, train.rows, dim, train.labels, classCount, { l2, epochs: options.epochs, threads: options.threads, seed: options.seed });
+    const trainMs = performance.now() - t0;
+    const probs = softmaxRows(await probeLogitsBatch(probe, validation.features, validation.rows, options.threads), validation.rows, classCount, 1);
+    const { top1, top5 } = topK(probs, validation.labels, classCount);
+    candidates.push({ l2, valTop1: top1, valTop5: top5, trainMs: Math.round(trainMs) });
+    options.log?.(`  L2 ${l2}: validation scenes top-1 ${(top1 * 100).toFixed(1)} %, top-5 ${(top5 * 100).toFixed(1)} % (${(trainMs / 1000).toFixed(1)} s)`);
+    if (!best || top1 >= best.top1) best = { probe, top1 };
+  }
+  const logits = await probeLogitsBatch(best!.probe, validation.features, validation.rows, options.threads);
+  best!.probe.temperature = fitTemperature(logits, validation.labels, classCount, [0.25, 10]);
+  return { probe: best!.probe, candidates };
+}
+
+/** softmax of each row of logits at a temperature. */
+export function softmaxRows(logits: Float32Array, rows: number, classCount: number, temperature: number): Float32Array {
+  const out = new Float32Array(rows * classCount);
+  for (let r = 0; r < rows; r++) out.set(softmax(logits.subarray(r * classCount, (r + 1) * classCount), temperature), r * classCount);
+  return out;
+}
+
+/**
+ * The coverage–precision curve of "answer when the top score ≥ t" and the lowest threshold whose precision
+ * reaches `target` (scores: the top combined probability per scene; correct: whether its class is right).
+ */
+export function calibrateThreshold(scores: number[], correct: boolean[], target: number): { threshold: number; curve: CoveragePoint[] } {
+  const order = scores.map((s, i) => i).sort((a, b) => scores[b] - scores[a]);
+  const curve: CoveragePoint[] = [];
+  let right = 0;
+  let threshold = 1;
+  // Walk from the most confident down: the threshold is the lowest score at which the running precision
+  // (of everything at or above it) still meets the target.
+  order.forEach((i, n) => {
+    if (correct[i]) right++;
+    const precision = right / (n + 1);
+    if (precision >= target) threshold = scores[i];
+  });
+  for (const t of [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, threshold]) {
+    const answered = order.filter((i) => scores[i] >= t);
+    curve.push({
+      threshold: round(t),
+      coverage: round(answered.length / Math.max(1, scores.length)),
+      precision: round(answered.filter((i) => correct[i]).length / Math.max(1, answered.length)),
+    });
+  }
+  return { threshold: round(threshold), curve: curve.sort((a, b) => a.threshold - b.threshold) };
+}
+
+/** Averages per-view probabilities (views × classes) into one distribution, and says which view backs `classIndex` most. */
+export function combineViews(probs: Float32Array, views: number, classCount: number): { combined: Float64Array; bestView: (classIndex: number) => number } {
+  const combined = new Float64Array(classCount);
+  for (let v = 0; v < views; v++) for (let c = 0; c < classCount; c++) combined[c] += probs[v * classCount + c] / views;
+  const bestView = (classIndex: number) => {
+    let best = 0;
+    for (let v = 1; v < views; v++) if (probs[v * classCount + classIndex] > probs[best * classCount + classIndex]) best = v;
+    return best;
+  };
+  return { combined, bestView };
+}
+
+export function encodeSceneClassifier(c: SceneClassifier): string {
+  return JSON.stringify({
+    ...c,
+    probe: { ...c.probe, weights: Buffer.from(c.probe.weights.buffer, c.probe.weights.byteOffset, c.probe.weights.byteLength).toString('base64'), bias: Array.from(c.probe.bias) },
+  });
+}
+
+export function decodeSceneClassifier(text: string): SceneClassifier {
+  const raw = JSON.parse(text) as Omit<SceneClassifier, 'probe'> & { probe: Omit<LinearProbe, 'weights' | 'bias'> & { weights: string; bias: number[] } };
+  if (raw.format !== SCENE_CLASSIFIER_FORMAT) throw new Error(`not a ${SCENE_CLASSIFIER_FORMAT} file (format ${String(raw.format)})`);
+  const bytes = Buffer.from(raw.probe.weights, 'base64');
+  const weights = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  if (weights.length !== raw.probe.dim * raw.probe.classCount) throw new Error('classifier weights do not match its dimensions');
+  return { ...raw, views: raw.views ?? DEFAULT_VIEW_SCALES, probe: { ...raw.probe, weights, bias: Float32Array.from(raw.probe.bias) } };
+}
+
+function round(x: number): number {
+  return Math.round(x * 10000) / 10000;
+}

@@ -1,0 +1,119 @@
+import { existsSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import { DEFAULT_AUGMENT, train } from '../../classifier/train.js';
+import { UsageError, type Command } from '../command.js';
+import { intOption } from '../options.js';
+
+const HELP = `Usage: fruits train --run <run> [options]
+
+Trains the app's classifier for real photos on a finished run of \`fruits extract\`:
+  1. augment: every reference image becomes N scenes — the fruit cut out of its white background and pasted
+     on a surface (procedural wood, cloth, stone, gradients…, or photos from --backgrounds) at 20–90 % of the
+     frame, rotated, flipped, sometimes in piles or groups, partly hidden or cut by the frame edge, with
+     lighting, colour temperature, blur, noise and JPEG compression — featurized by the same model on every
+     core. Written to <run>/augmented/part-NNNNN.parquet (source, label, params, features), 24 example
+     scenes to <run>/augmented/examples/. Resumable: parts made with the same settings are kept.
+  2. train: a softmax probe on the standardised 1280-d features of the references, the scenes and the
+     corrections users sent from the app (<run>/feedback/, weighted ×20), L2 chosen on the scenes of
+     held-out reference images (1 in 10, never trained on).
+  3. calibrate: held-out references rendered as photo-sized scenes, seen through the app's views and
+     averaged as the app does; the "not sure" threshold is the lowest score whose precision reaches
+     --precision on them.
+Writes <run>/classifier/model.json (used by serve, identify and evaluate) and classifier/report.json.
+
+Options:
+  --run PATH         a finished run of \`fruits extract\` (required)
+  --augment N        scenes per reference image (default ${DEFAULT_AUGMENT}; 0: references and corrections only)
+  --backgrounds DIR  folder of background photos (jpg/png/webp, searched recursively), used for half the
+                     scenes; procedural backgrounds are always used
+  --seed N           seed of every random choice (default 1): the same seed gives the same scenes
+  --precision P      precision on validation scenes the "not sure" threshold is chosen for (default 0.9)
+  --workers N        pipeline threads for the augmentation (default ${availableParallelism()})
+  --threads N        onnxruntime threads for training and calibration (default ${availableParallelism()})
+  --model PATH       the run's ONNX model (default: found by the sha256 the run recorded)
+
+Exit codes: 0 trained, 1 the run cannot be used or training failed, 2 bad usage, 130 interrupted.
+`;
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'train the app classifier for real photos (augmented scenes + corrections)',
+  help: HELP,
+  async run(argv) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        run: { type: 'string' },
+        augment: { type: 'string' },
+        backgrounds: { type: 'string' },
+        seed: { type: 'string' },
+        precision: { type: 'string' },
+        workers: { type: 'string' },
+        threads: { type: 'string' },
+        model: { type: 'string' },
+      },
+    });
+    if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]} (the run goes with --run)`);
+    if (!values.run) throw new UsageError('--run <run folder> is required');
+    const augment = intOption('augment', values.augment, DEFAULT_AUGMENT, 0);
+    const seed = intOption('seed', values.seed, 1, 0);
+    const workers = intOption('workers', values.workers, availableParallelism());
+    const threads = intOption('threads', values.threads, availableParallelism());
+    const precision = values.precision === undefined ? 0.9 : Number(values.precision);
+    if (!(precision > 0 && precision < 1)) throw new UsageError(`--precision must be between 0 and 1, not "${values.precision}"`);
+    if (values.backgrounds && !(existsSync(values.backgrounds) && statSync(values.backgrounds).isDirectory())) {
+      throw new UsageError(`--backgrounds ${values.backgrounds} is not a folder`);
+    }
+    const controller = new AbortController();
+    const onSignal = () => controller.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    let scenes = 0;
+    let lastPrint = 0;
+    try {
+      const report = await train({
+        run: values.run,
+        augment,
+        backgrounds: values.backgrounds,
+        seed,
+        workers,
+        threads,
+        model: values.model,
+        targetPrecision: precision,
+        log: (line) => process.stderr.write(`${line}\n`),
+        hooks: {
+          signal: controller.signal,
+          onEvent: (event) => {
+            if (event.type !== 'progress') return;
+            scenes += event.images;
+            if (performance.now() - lastPrint > 2000) {
+              lastPrint = performance.now();
+              process.stderr.write(`augment: ${scenes} scenes\n`);
+            }
+          },
+        },
+      });
+      const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+      process.stdout.write(
+        `trained on ${report.rows.references} references, ${report.rows.scenes} scenes, ${report.rows.feedback} correction views in ${(report.trainMs / 1000).toFixed(0)} s ` +
+          `(augmentation ${(report.augment.wallMs / 1000).toFixed(0)} s, ${report.augment.msPerScene} ms per scene)\n` +
+          `validation scenes: top-1 ${pct(report.validation.sceneTop1)}, top-5 ${pct(report.validation.sceneTop5)}; through the app's views: ` +
+          `top-1 ${pct(report.validation.servedTop1)}, top-5 ${pct(report.validation.servedTop5)}\n` +
+          `answers from a score of ${report.threshold.value} (precision ${report.threshold.targetPrecision} on validation scenes); L2 ${report.chosen.l2}, temperature ${report.chosen.temperature}\n` +
+          `written: ${values.run}/classifier/model.json, classifier/report.json\n`,
+      );
+      return 0;
+    } catch (error) {
+      if (controller.signal.aborted) {
+        process.stderr.write('interrupted: run the same command again to go on (finished augmented parts are kept)\n');
+        return 130;
+      }
+      throw error;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  },
+};
