@@ -62,6 +62,11 @@ export class PhotoFeaturizer {
     return new PhotoFeaturizer(extractor, projection, norm, manifest, options.maxPixels ?? manifest.options.maxPixels);
   }
 
+  /** Side of the model's square input. */
+  get inputSize(): number {
+    return this.extractor.info.inputSize;
+  }
+
   get featureDim(): number {
     return this.extractor.info.featureDim;
   }

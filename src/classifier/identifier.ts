@@ -13,6 +13,9 @@ import { probeLogits, softmax } from './probe.js';
 import { loadReferenceSet, residualsOf, type ReferenceSet } from './reference-set.js';
 import { loadOrTrainClassifier, type TrainedClassifier } from './trained-classifier.js';
 import { normalizeRows, transpose } from './vectors.js';
+import { combineViews, decodeSceneClassifier, type SceneClassifier } from './scene-classifier.js';
+import { decodeForViews, renderView, viewBoxes, type ViewBox } from './views.js';
+import { layout } from '../dataset/layout.js';
 
 export type Method = 'probe' | 'knn';
 
@@ -52,10 +55,20 @@ export interface Identification {
   knn: Prediction[];
   ood: OodScores;
   image: { format: string; width: number; height: number; bytes: number };
+  /**
+   * Which classifier answered: 'scene' (trained by \`fruits train\` for real photos, on several views of the
+   * photo) or 'probe' (the studio-image probe of the run's own references).
+   */
+  classifier: 'scene' | 'probe';
+  /** Views of the photo classified (1 for the probe). */
+  views: number;
+  /** The part of the photo (fractions of its width and height) that backs the answer most, when not the whole. */
+  region?: ViewBox;
   timings: { decodeMs: number; waitMs: number; inferenceMs: number; batchSize: number; totalMs: number };
 }
 
 interface BatchOutput {
+  features: Float32Array;
   pca: Float32Array;
   neighbours: Neighbours;
   /** PCA reconstruction error of the photo's features. */
@@ -81,11 +94,15 @@ export class Identifier {
     readonly classifier: TrainedClassifier,
     readonly classifierSource: 'cache' | 'trained',
     readonly modelPath: string,
+    /** The classifier of \`fruits train\`, when the run has one for this model: answers on views of the photo. */
+    readonly scene: SceneClassifier | undefined,
     private readonly options: Required<Pick<IdentifierOptions, 'maxBatch' | 'maxWaiting' | 'decodeConcurrency' | 'thresholds' | 'method'>>,
   ) {
     this.maxWaiting = options.maxWaiting;
     this.decodeSlots = new Semaphore(options.decodeConcurrency);
-    this.queue = new BatchQueue((images) => this.runBatch(images), { maxBatch: options.maxBatch, maxWaiting: options.maxWaiting });
+    // With the scene classifier every photo is ~15 views: the queue holds views, the admission count photos.
+    const perPhoto = scene ? 24 : 1;
+    this.queue = new BatchQueue((images) => this.runBatch(images), { maxBatch: options.maxBatch * (scene ? 4 : 1), maxWaiting: options.maxWaiting * perPhoto });
   }
 
   static async open(options: IdentifierOptions): Promise<Identifier> {
@@ -104,7 +121,8 @@ export class Identifier {
       }
       const dim = references.pca.k;
       const index = await NeighbourKernel.withReferences(transpose(normalizeRows(references.pcaVectors, dim), references.rows, dim), references.rows, dim, threads);
-      return new Identifier(featurizer, index, references, loaded.classifier, loaded.source, modelPath, {
+      const scene = await loadSceneClassifier(run, references.manifest.runId, references.manifest.model.sha256, log);
+      return new Identifier(featurizer, index, references, loaded.classifier, loaded.source, modelPath, scene, {
         maxBatch: options.maxBatch ?? 8,
         maxWaiting: options.maxWaiting ?? 200,
         decodeConcurrency: options.decodeConcurrency ?? Math.max(2, availableParallelism()),
@@ -157,6 +175,7 @@ export class Identifier {
     }
     this.admitted++;
     try {
+      if (this.scene) return await this.identifyViews(bytes, this.scene, method);
       const started = performance.now();
       const image = await this.decodeSlots.run(() => this.featurizer.decode(bytes));
       const decodeMs = performance.now() - started;
@@ -165,6 +184,8 @@ export class Identifier {
       return {
         ...answer,
         image: { format: image.format, width: image.width, height: image.height, bytes: bytes.length },
+        classifier: 'probe',
+        views: 1,
         timings: { decodeMs, waitMs, inferenceMs: batchMs, batchSize, totalMs: performance.now() - started },
       };
     } finally {
@@ -172,8 +193,55 @@ export class Identifier {
     }
   }
 
+  /**
+   * The served path with a trained scene classifier: the photo's views in the model's batch, their
+   * probabilities averaged; "not sure" below the threshold calibrated on validation scenes. The kNN, the OOD
+   * scores and the studio probe are still given for the whole photo (first view), for comparison.
+   */
+  private async identifyViews(bytes: Uint8Array, scene: SceneClassifier, method: Method): Promise<Identification> {
+    const started = performance.now();
+    const photo = await this.decodeSlots.run(() => decodeForViews(bytes, this.maxPixels));
+    const size = this.featurizer.inputSize;
+    const boxes = viewBoxes(photo.width, photo.height, scene.views);
+    const views: DecodedImage[] = boxes.map((box) => ({ format: photo.format, width: size, height: size, rgb: Buffer.from(renderView(photo, box, size)), rgbWidth: size, rgbHeight: size }));
+    const decodeMs = performance.now() - started;
+    const outputs = await Promise.all(views.map((view) => this.queue.push(view)));
+    const classCount = scene.classes.length;
+    const probs = new Float32Array(boxes.length * classCount);
+    outputs.forEach(({ output }, v) => probs.set(softmax(probeLogits(scene.probe, output.features), scene.probe.temperature), v * classCount));
+    const { combined, bestView } = combineViews(probs, boxes.length, classCount);
+    const ranked = Array.from(combined, (score, classIndex) => ({ classIndex, score }))
+      .sort((a, b) => b.score - a.score)
+      .slice(0, 5);
+    const whole = this.answer(outputs[0].output.pca, outputs[0].output.neighbours, 'probe', outputs[0].output.residual);
+    const named = ranked.map((x) => ({ className: scene.classes[x.classIndex], score: round(x.score) }));
+    const notSure = !(ranked[0] && ranked[0].score >= scene.threshold);
+    const view = ranked[0] ? bestView(ranked[0].classIndex) : 0;
+    const waitMs = Math.max(...outputs.map((o) => o.waitMs));
+    return {
+      predictions: method === 'knn' ? whole.knn : named,
+      notSure: method === 'knn' ? whole.notSure : notSure,
+      reasons: method === 'knn' ? whole.reasons : notSure ? ['low-score'] : [],
+      method,
+      probe: named,
+      knn: whole.knn,
+      ood: whole.ood,
+      image: { format: photo.format, width: photo.originalWidth, height: photo.originalHeight, bytes: bytes.length },
+      classifier: 'scene',
+      views: boxes.length,
+      ...(view > 0 ? { region: roundBox(boxes[view]) } : {}),
+      timings: {
+        decodeMs,
+        waitMs,
+        inferenceMs: Math.max(...outputs.map((o) => o.batchMs)),
+        batchSize: Math.max(...outputs.map((o) => o.batchSize)),
+        totalMs: performance.now() - started,
+      },
+    };
+  }
+
   /** The answer for a PCA vector and its neighbours (the part of identify() after the model). */
-  answer(pca: Float32Array, neighbours: Neighbours, method: Method = this.options.method, residual = NaN): Omit<Identification, 'image' | 'timings'> {
+  answer(pca: Float32Array, neighbours: Neighbours, method: Method = this.options.method, residual = NaN): Omit<Identification, 'image' | 'timings' | 'classifier' | 'views' | 'region'> {
     const { classifier } = this;
     const classes = this.references.classes;
     const probs = softmax(probeLogits(classifier.probe, pca), classifier.probe.temperature);
@@ -193,7 +261,9 @@ export class Identifier {
     const k = this.references.pca.k;
     const neighbours = await this.index.search(normalizeRows(pca, k), images.length, k, NEIGHBOURS);
     const residuals = residualsOf(features, pca, images.length, this.references.pca);
+    const dim = this.featurizer.featureDim;
     return images.map((_, i) => ({
+      features: features.slice(i * dim, (i + 1) * dim),
       residual: residuals[i],
       pca: pca.slice(i * k, (i + 1) * k),
       neighbours: {
@@ -232,6 +302,21 @@ export function oodScores(pca: Float32Array, neighbours: Neighbours, classIndex:
     residualRatio: round(residualRatio),
     score: round(Math.max(nearestRatio, centroidRatio, residualRatio)),
   };
+}
+
+/** classifier/model.json of `fruits train`, when it was trained on this run with this model; else undefined. */
+async function loadSceneClassifier(run: Storage, runId: string, modelSha256: string, log: (line: string) => void): Promise<SceneClassifier | undefined> {
+  if (!(await run.exists(layout.trainedClassifier))) return undefined;
+  const scene = decodeSceneClassifier((await run.read(layout.trainedClassifier)).toString());
+  if (scene.runId !== runId || scene.modelSha256 !== modelSha256) {
+    log(`ignoring ${layout.trainedClassifier}: it was trained on run ${scene.runId} with another model or run; run \`fruits train\` again`);
+    return undefined;
+  }
+  return scene;
+}
+
+function roundBox(box: ViewBox): ViewBox {
+  return { x: round(box.x), y: round(box.y), width: round(box.width), height: round(box.height) };
 }
 
 function round(x: number): number {

@@ -22,6 +22,8 @@ const ANSWER: Identification = {
   knn: [{ className: 'Class A 1', score: 1 }],
   ood: { nearestSimilarity: 0.9, nearestRatio: 0.5, centroidRatio: 0.5, residualRatio: 0.5, score: 0.5 },
   image: { format: 'jpeg', width: 10, height: 10, bytes: 10 },
+  classifier: 'probe',
+  views: 1,
   timings: { decodeMs: 1, waitMs: 0, inferenceMs: 1, batchSize: 1, totalMs: 2 },
 };
 
