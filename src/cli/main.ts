@@ -79,6 +79,9 @@ function usageMessage(error: unknown): string | undefined {
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    // The command is done: a handle left behind (a Redis client still reconnecting, a TLS handshake that never
+    // ends) must not keep the process alive, or a script waiting for the exit code waits for ever.
+    setTimeout(() => process.exit(), 2000).unref();
   },
   (error) => {
     process.stderr.write(`${(error as Error).stack}\n`);

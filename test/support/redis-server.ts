@@ -15,6 +15,7 @@ export class RedisServer {
   private constructor(
     readonly port: number,
     readonly dir: string,
+    private readonly extraArgs: string[] = [],
   ) {}
 
   /** Why the distributed tests cannot run here, or undefined when they can. On CI redis-server must exist. */
@@ -25,8 +26,9 @@ export class RedisServer {
     return 'redis-server is not installed (apt-get install redis-server); the distributed tests are skipped outside CI';
   }
 
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), mkdtempSync(join(tmpdir(), 'fruits-redis-')));
+  /** `extraArgs`: more redis-server options, e.g. `['--requirepass', 'secret']`. */
+  static async start(extraArgs: string[] = []): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), mkdtempSync(join(tmpdir(), 'fruits-redis-')), extraArgs);
     await server.resume();
     return server;
   }
@@ -40,7 +42,7 @@ export class RedisServer {
     if (this.process) return;
     const child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', this.dir, '--maxmemory-policy', 'noeviction'],
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', this.dir, '--maxmemory-policy', 'noeviction', ...this.extraArgs],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let stderr = '';
@@ -98,6 +100,7 @@ function ping(port: number): Promise<boolean> {
       if (answer.includes('\r\n')) socket.end();
     });
     socket.on('error', () => resolve(false));
-    socket.on('close', () => resolve(answer.startsWith('+PONG')));
+    // With --requirepass, an unauthenticated PING is answered NOAUTH: the server is up all the same.
+    socket.on('close', () => resolve(answer.startsWith('+PONG') || answer.startsWith('-NOAUTH')));
   });
 }

@@ -58,6 +58,8 @@ Distributed runs (docs/distributed.md):
                          (\`fruits status RUN_ID\` follows it)
   --attempts N           bullmq: tries of each job before the run fails (default ${DEFAULT_RETRY.attempts})
   --backoff-ms N         bullmq: wait before the 2nd try, doubled for each further one (default ${DEFAULT_RETRY.backoffMs})
+  --redis-timeout T      bullmq: how long to wait for an unreachable Redis (at start or mid-run) before exiting 1
+                         with the command that re-attaches (default 2m; e.g. 30s, 5m); reported every 10 s
   --run-id RUN_ID        bullmq, with --resume: the run to resume, instead of <input> <output>; its input, output
                          and options come from the queue's record and the run's plan (same as --resume RUN_ID)
   The coordinator prints a CloudWatch EMF line (Fruits/PendingShards{Queue=shards}) every
@@ -97,12 +99,13 @@ export const extractCommand: Command = {
         attempts: { type: 'string' },
         'backoff-ms': { type: 'string' },
         'run-id': { type: 'string' },
+        'redis-timeout': { type: 'string' },
       },
     });
     if (values.engine !== 'local' && values.engine !== 'bullmq') throw new UsageError(`--engine must be local or bullmq, not "${values.engine}"`);
     const distributed = values.engine === 'bullmq' ? BullmqCoordinatorOptions.parse(values, positionals) : undefined;
     if (!distributed && positionals.length !== 2) throw new UsageError('expected <input> and <output>');
-    const bullmqOnly = (['redis', 'detach', 'attempts', 'backoff-ms', 'run-id'] as const).filter((o) => values[o] !== undefined && values[o] !== false);
+    const bullmqOnly = (['redis', 'detach', 'attempts', 'backoff-ms', 'run-id', 'redis-timeout'] as const).filter((o) => values[o] !== undefined && values[o] !== false);
     if (!distributed && bullmqOnly.length > 0) throw new UsageError(`--${bullmqOnly[0]} needs --engine bullmq`);
     let [inputUri, outputUri] = positionals;
     if (values.resume && values.overwrite) throw new UsageError('--resume and --overwrite exclude each other');
@@ -126,8 +129,13 @@ export const extractCommand: Command = {
     };
     const workers = intOption('workers', values.workers, availableParallelism());
     const threads = intOption('threads', values.threads, 1);
+    // A coordinator waits on Redis in many places: an interrupt must end it at once in every one of them.
+    const controller = new AbortController();
+    if (distributed) installInterrupt(controller, values.quiet);
     if (distributed) {
       const engine = await distributed.engine('', process.stderr);
+      // Before anything is read or written: a wrong password or an unreachable Redis leaves the output untouched.
+      await engine.probe(controller.signal);
       if (distributed.runId) {
         // --resume RUN_ID: the run's own input, output and options, so the fingerprint check passes.
         const found = await engine.findRun(distributed.runId);
@@ -179,7 +187,6 @@ export const extractCommand: Command = {
       return 0;
     }
 
-    const controller = new AbortController();
     const onSignal = () => {
       log(
         distributed
@@ -188,8 +195,10 @@ export const extractCommand: Command = {
       );
       controller.abort();
     };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    if (!distributed) {
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+    }
     const progress = new ProgressReporter(process.stderr, values.quiet);
     try {
       const engine = distributed
@@ -197,6 +206,8 @@ export const extractCommand: Command = {
         : new LocalEngine({ modelPath: located.path, workers, threads });
       const manifest = await engine.run(plan, { onEvent: progress.handle, signal: controller.signal });
       progress.end();
+      // Exit 0 means a finished run, which only _SUCCESS says.
+      if (!(await output.exists('_SUCCESS'))) throw new Error(`run ${plan.spec.runId} ended without _SUCCESS in ${output.uri}: resume it with --resume`);
       process.stdout.write(values.json ? `${JSON.stringify(manifest, null, 2)}\n` : formatSummary(manifest));
       if (manifest.counts.errors > 0) {
         log(`${manifest.counts.errors} image(s) failed and are listed in ${output.uri}/errors/`);
@@ -221,6 +232,7 @@ class BullmqCoordinatorOptions {
     readonly runId: string | undefined,
     private readonly attempts: number,
     private readonly backoffMs: number,
+    private readonly redisTimeoutMs: number,
   ) {}
 
   static parse(values: Record<string, string | boolean | undefined>, positionals: string[]): BullmqCoordinatorOptions {
@@ -242,6 +254,7 @@ class BullmqCoordinatorOptions {
       runId,
       intOption('attempts', values.attempts as string | undefined, DEFAULT_RETRY.attempts),
       intOption('backoff-ms', values['backoff-ms'] as string | undefined, DEFAULT_RETRY.backoffMs, 0),
+      durationOption('redis-timeout', values['redis-timeout'] as string | undefined, 120_000),
     );
   }
 
@@ -253,11 +266,36 @@ class BullmqCoordinatorOptions {
       redis: this.redis,
       modelPath,
       retry: { attempts: this.attempts, backoffMs: this.backoffMs },
+      redisTimeoutMs: this.redisTimeoutMs,
       metricsSink: new LogSink(metrics),
       metricsIntervalMs: interval,
       log: (line) => quiet || process.stderr.write(`${line}\n`),
     });
   }
+}
+
+/**
+ * The coordinator's Ctrl-C / SIGTERM: the run is aborted (nothing to clean up: the queued work stays for the
+ * workers) and the process exits 130 within a second even if a Redis command or close is still waiting.
+ */
+function installInterrupt(controller: AbortController, quiet: boolean): void {
+  const onSignal = () => {
+    if (!quiet) process.stderr.write('\ninterrupted: the coordinator stops; the workers go on with the queued shards (fruits status), --resume re-attaches\n');
+    controller.abort();
+    setTimeout(() => process.exit(130), 1000).unref();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+}
+
+/** `--redis-timeout`: 500ms, 30s, 2m, or plain seconds. */
+function durationOption(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
+  if (!match) throw new UsageError(`--${name} must be a duration such as 30s, 2m or 500ms, not "${value}"`);
+  const ms = Number(match[1]) * (match[2] === 'ms' ? 1 : match[2] === 'm' ? 60_000 : 1000);
+  if (ms <= 0) throw new UsageError(`--${name} must be more than 0`);
+  return ms;
 }
 
 function absoluteUri(uri: string): string {

@@ -63,7 +63,18 @@ export const statusCommand: Command = {
         queue.waitUntilReady().catch((error: Error) => {
           throw unreachable(error.message);
         }),
-        new Promise((_, reject) => setTimeout(() => reject(unreachable(lastError)), 5000).unref()),
+        new Promise((_, reject) =>
+          setTimeout(
+            () =>
+              reject(
+                unreachable(
+                  `no answer within 5 s${lastError ? ` (${lastError})` : ''}` +
+                    (redis.tls ? '; a rediss:// (TLS) URL for a Redis without TLS looks like this: try redis://' : ''),
+                ),
+              ),
+            5000,
+          ).unref(),
+        ),
       ]);
       if (values.dashboard) return await serveDashboard(queue, port, values.host);
       const report = await new QueueStatus(queue, new RunRegistry(queue), redis.redacted).report({ runId: positionals[0], runs });
@@ -78,7 +89,10 @@ export const statusCommand: Command = {
       if (error instanceof Error) error.message = redactSecrets(error.message);
       throw error;
     } finally {
-      await queue.disconnect().catch(() => {});
+      await Promise.race([queue.disconnect().catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
+      // A TLS handshake or reconnection still pending must not keep a finished status alive (the exit code is
+      // already set by then).
+      setTimeout(() => process.exit(), 1000).unref();
     }
   },
 };

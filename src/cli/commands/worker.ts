@@ -14,8 +14,9 @@ stage (featurize, PCA reduce, project, commit) of any run, on this machine. Star
 each with its share of the cores. The model is not needed here: each run's coordinator publishes it next to
 the run's output, and the worker downloads it once per sha256 into <cache>/fruits/by-sha256/ and checks it.
 
-SIGTERM or Ctrl-C stops taking jobs, finishes the job in hand (or hands it back after --grace-ms, when another
-worker redoes it) and exits 0. A second signal hands the job back at once.
+SIGTERM or Ctrl-C stops taking jobs, finishes the job in hand (or, after --grace-ms, exits and leaves it to
+another worker) and exits 0, whether or not Redis answers. A second signal exits at once. Redis refusing the
+password (WRONGPASS/NOAUTH) stops the worker at once with exit code 1.
 
 Options:
   --redis URL               the queue's Redis: redis://[:PASSWORD@]host[:port][/db], rediss:// for TLS
@@ -38,7 +39,7 @@ Options:
 Output: JSON log lines (pino: run id, stage, shard, images, images/s) and EMF metric lines, on stdout.
 Environment: FRUITS_REDIS_URL, FRUITS_LOG_LEVEL (default info), XDG_CACHE_HOME (model cache),
 AWS_REGION / AWS_ENDPOINT_URL / credentials for s3:// storage.
-Exit codes: 0 stopped by a signal, 1 cannot start, 2 bad usage.
+Exit codes: 0 stopped by a signal, 1 cannot start (or Redis refused the credentials), 2 bad usage.
 `;
 
 export const workerCommand: Command = {
@@ -66,6 +67,7 @@ export const workerCommand: Command = {
     if (!redis) throw new UsageError('no Redis: give --redis redis://host:6379 or set FRUITS_REDIS_URL');
     const lockMs = intOption('lock-ms', values['lock-ms'], 30_000, 100);
     const graceMs = intOption('grace-ms', values['grace-ms'], DEFAULT_GRACE_MS, 0);
+    let fatal: ((error: Error) => void) | undefined;
     const worker = ShardWorker.start({
       redis,
       concurrency: intOption('concurrency', values.concurrency, 1),
@@ -80,39 +82,51 @@ export const workerCommand: Command = {
         0,
       ),
       name: values.name,
+      onFatal: (error) => fatal?.(error),
     });
 
-    await new Promise<void>((resolve) => {
+    // Every way out ends the process: BullMQ's close waits for Redis, which may never answer (stopped, wrong
+    // password), and ECS, Kubernetes and compose expect an exit after SIGTERM. Jobs abandoned on the way are
+    // redone by another worker once their lock expires (BullMQ's stalled-job recovery).
+    const exit = (code: number): never => process.exit(code);
+    const code = await new Promise<number>((resolve) => {
+      fatal = (error) => {
+        worker.log.fatal({ error: error.message }, 'cannot run: Redis refused the credentials');
+        process.stderr.write(`fruits worker: ${error.name}: ${error.message}\n`);
+        void bounded(worker.close(true), 1000).then(() => exit(1));
+      };
       let stopping = false;
       const stop = (signal: NodeJS.Signals) => {
         if (stopping) {
-          worker.log.warn({ signal }, 'second signal: handing the jobs in hand back');
-          void worker.close(true).then(resolve, resolve);
-          return;
+          worker.log.warn({ signal }, 'second signal: exiting now, the jobs in hand go back to the queue');
+          exit(0);
         }
         stopping = true;
-        worker.log.info({ signal, graceMs }, 'stopping: finishing the jobs in hand');
-        const timer = setTimeout(() => {
-          worker.log.warn({ graceMs }, 'grace period over: handing the jobs in hand back');
-          void worker.close(true).then(resolve, resolve);
-        }, graceMs);
-        void worker.close(false).then(
-          () => {
-            clearTimeout(timer);
-            resolve();
-          },
-          (error: Error) => {
-            worker.log.error({ error: error.message }, 'error while stopping');
-            resolve();
-          },
-        );
+        // Nothing in hand: nothing to wait for but Redis, and only briefly.
+        const wait = worker.jobsInHand === 0 ? Math.min(graceMs, 2000) : graceMs;
+        worker.log.info({ signal, graceMs: wait, jobsInHand: worker.jobsInHand }, 'stopping: finishing the jobs in hand');
+        void bounded(worker.close(false), wait).then((closed) => {
+          if (!closed) worker.log.warn({ graceMs: wait }, 'grace period over: exiting, the jobs in hand go back to the queue');
+          resolve(0);
+        });
       };
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);
     });
     worker.log.info('worker stopped');
     // Leftover handles (a reconnect timer, onnxruntime's thread pool) must not keep a stopped worker alive.
-    setTimeout(() => process.exit(0), 1000).unref();
-    return 0;
+    setTimeout(() => exit(code), 200).unref();
+    return code;
   },
 };
+
+/** True when `promise` settled within `ms`, false when the time ran out first. */
+function bounded(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    promise.then(
+      () => (clearTimeout(timer), resolve(true)),
+      () => (clearTimeout(timer), resolve(true)),
+    );
+  });
+}

@@ -8,7 +8,7 @@ import type { Storage } from '../../storage/storage.js';
 import { RunAbortedError, type Engine, type RunHooks } from '../engine.js';
 import type { RedisTarget } from './connection.js';
 import { DEFAULT_METRICS_INTERVAL_MS, EmfMetrics } from './emf-metrics.js';
-import { RedisUnreachableError, RunFailedError, UnknownRunError } from './errors.js';
+import { isAuthError, RedisAuthError, RedisUnreachableError, RunFailedError, UnknownRunError } from './errors.js';
 import type { LogSink } from './log-sink.js';
 import { ModelBroadcast } from './model-broadcast.js';
 import { DEFAULT_RETRY, jobId, parseJobId, QUEUE_NAME, QUEUE_PREFIX, type RetryPolicy } from './queue-contract.js';
@@ -25,8 +25,11 @@ export interface BullmqEngineOptions {
   retry?: RetryPolicy;
   /** How often the coordinator checks the run's state (job states in Redis, _SUCCESS in storage). */
   pollMs?: number;
-  /** How long the first contact with Redis may take before the coordinator gives up (default 30 s). */
-  connectTimeoutMs?: number;
+  /**
+   * How long the coordinator waits for an unreachable Redis (first contact, or an outage mid-run) before it
+   * gives up and exits, naming the address and the `--resume RUN_ID` command (default 2 min, `--redis-timeout`).
+   */
+  redisTimeoutMs?: number;
   /** Where the EMF PendingShards lines go (stdout by default), and how often (0 = never). */
   metricsSink?: LogSink;
   metricsIntervalMs?: number;
@@ -51,6 +54,15 @@ export class BullmqEngine implements Engine {
   readonly name = 'bullmq';
 
   constructor(private readonly options: BullmqEngineOptions) {}
+
+  private get redisTimeoutMs(): number {
+    return this.options.redisTimeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS;
+  }
+
+  /** Connects once and disconnects: a wrong password or an unreachable Redis fails before anything is written. */
+  async probe(signal?: AbortSignal): Promise<void> {
+    await this.disconnect(await this.connect(signal));
+  }
 
   /**
    * Where a run known to the queue lives, and the options it was planned with (from its plan, or its manifest
@@ -88,7 +100,7 @@ export class BullmqEngine implements Engine {
   async run(plan: Plan, hooks: RunHooks = {}): Promise<Manifest> {
     const emit = hooks.onEvent ?? (() => {});
     const output = openStorage(plan.spec.output, this.options.storage);
-    const connections = await this.connect();
+    const connections = await this.connect(hooks.signal);
     const { queue } = connections;
     const monitor = new RunMonitor(plan, output, emit);
     // Listening starts before anything is queued, so no event of this run is missed.
@@ -107,7 +119,21 @@ export class BullmqEngine implements Engine {
     });
     const sink = this.options.metricsSink;
     const metrics = sink && new EmfMetrics(queue, sink, this.options.metricsIntervalMs ?? DEFAULT_METRICS_INTERVAL_MS);
-    const signal = hooks.signal;
+    // An outage is waited for (Redis commands wait for the reconnection), but not for ever: the watch fails the
+    // run once Redis has been unreachable for the timeout. The queued work stays for the workers.
+    const outage = new OutageWatch(
+      this.options.redis.redacted,
+      this.redisTimeoutMs,
+      `fruits extract --resume ${plan.spec.runId} --engine bullmq`,
+      (line) => this.options.log?.(line),
+    );
+    this.onRedisError = (error) => outage.error(error);
+    const guard = new AbortController();
+    const onAbort = () => guard.abort(new RunAbortedError('run interrupted'));
+    hooks.signal?.addEventListener('abort', onAbort, { once: true });
+    if (hooks.signal?.aborted) onAbort();
+    outage.onGiveUp = (error) => guard.abort(error);
+    const signal = guard.signal;
     try {
       await abortable(events.waitUntilReady(), signal);
       const scheduled = await abortable(this.enqueue(connections, plan, output), signal);
@@ -116,6 +142,7 @@ export class BullmqEngine implements Engine {
       let missing = 0;
       for (;;) {
         const state = await abortable(this.check(connections, plan, output, monitor), signal);
+        outage.ok();
         if (state.manifest) return state.manifest;
         // Neither of the run's parent jobs exists: Redis lost them (flushed, or restarted without persistence).
         // Storage still says what is done, so queue the rest again.
@@ -137,8 +164,13 @@ export class BullmqEngine implements Engine {
         );
       }
     } finally {
+      outage.stop();
+      this.onRedisError = undefined;
+      hooks.signal?.removeEventListener('abort', onAbort);
       metrics?.stop();
-      await Promise.all([events.close().catch(() => {}), this.disconnect(connections)]);
+      await Promise.all([settleWithin(events.close(), 1000).then(async (closed) => {
+        if (!closed) await settleWithin(events.disconnect(), 1000);
+      }), this.disconnect(connections)]);
     }
   }
 
@@ -193,39 +225,73 @@ export class BullmqEngine implements Engine {
     );
   }
 
-  private async connect(): Promise<Connections> {
+  private async connect(signal?: AbortSignal): Promise<Connections> {
     const connection = this.options.redis.options({ name: 'fruits-coordinator' });
     const queue = new Queue(QUEUE_NAME, { connection, prefix: QUEUE_PREFIX });
     const flows = new FlowProducer({ connection, prefix: QUEUE_PREFIX });
-    queue.on('error', this.warn);
-    flows.on('error', this.warn);
-    const timeoutMs = this.options.connectTimeoutMs ?? 30_000;
+    const redis = this.options.redis.redacted;
+    const timeoutMs = this.redisTimeoutMs;
+    const started = Date.now();
+    let lastError = '';
+    let refused: ((error: Error) => void) | undefined;
+    const onError = (error: Error) => {
+      lastError = error.message;
+      // A wrong password is not an outage: retrying never helps.
+      if (isAuthError(error)) refused?.(new RedisAuthError(`Redis at ${redis} refused the credentials: ${error.message}`));
+      else this.warn(error);
+    };
+    queue.on('error', onError);
+    flows.on('error', onError);
     let timer: NodeJS.Timeout | undefined;
+    let progress: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        Promise.all([queue.waitUntilReady(), flows.waitUntilReady()]).catch((error: Error) => {
-          throw new RedisUnreachableError(`cannot reach Redis at ${this.options.redis.redacted}: ${error.message}`);
-        }),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new RedisUnreachableError(`cannot reach Redis at ${this.options.redis.redacted} within ${timeoutMs / 1000} s`)), timeoutMs);
-        }),
-      ]);
+      await abortable(
+        Promise.race([
+          Promise.all([queue.waitUntilReady(), flows.waitUntilReady()]).catch((error: Error) => {
+            throw new RedisUnreachableError(`cannot reach Redis at ${redis}: ${error.message}`);
+          }),
+          new Promise((_, reject) => {
+            refused = reject;
+            timer = setTimeout(
+              () => reject(new RedisUnreachableError(`cannot reach Redis at ${redis} within ${formatSeconds(timeoutMs)}${lastError ? ` (last error: ${lastError})` : ''} (--redis-timeout)`)),
+              timeoutMs,
+            );
+            progress = setInterval(() => this.options.log?.(`waiting for Redis at ${redis}: ${formatSeconds(Date.now() - started)} of ${formatSeconds(timeoutMs)}${lastError ? ` (${lastError})` : ''}`), 10_000);
+          }),
+        ]),
+        signal,
+      );
     } catch (error) {
-      await Promise.all([queue.disconnect().catch(() => {}), flows.disconnect().catch(() => {})]);
+      // Bounded: a disconnect can wait on a connection that never became ready.
+      await settleWithin(Promise.all([queue.disconnect().catch(() => {}), flows.disconnect().catch(() => {})]), 1000);
       throw error;
     } finally {
       clearTimeout(timer);
+      clearInterval(progress);
     }
+    queue.off('error', onError);
+    flows.off('error', onError);
+    queue.on('error', this.warn);
+    flows.on('error', this.warn);
     return { queue, flows, scheduler: new RunScheduler(queue, flows), registry: new RunRegistry(queue) };
   }
 
   private async disconnect({ queue, flows }: Connections): Promise<void> {
-    await Promise.all([queue.close().catch(() => {}), flows.close().catch(() => {})]);
+    // close() waits for Redis; an interrupted or abandoned run must not wait with it.
+    await Promise.all(
+      [queue, flows].map(async (q) => {
+        if (!(await settleWithin(q.close(), 1000))) await settleWithin(q.disconnect(), 1000);
+      }),
+    );
   }
+
+  /** Set while a run is watched: every connection error of the coordinator counts towards the outage. */
+  private onRedisError: ((error: Error) => void) | undefined;
 
   /** Connection errors repeat on every reconnection attempt: one line per distinct error every 10 s. */
   private readonly lastWarning = new Map<string, number>();
   private readonly warn = (error: Error): void => {
+    this.onRedisError?.(error);
     const now = Date.now();
     if (now - (this.lastWarning.get(error.message) ?? 0) < 10_000) return;
     this.lastWarning.set(error.message, now);
@@ -236,9 +302,11 @@ export class BullmqEngine implements Engine {
 /** Waits for `promise` unless the run is interrupted first (Redis commands wait out outages, Ctrl-C must not). */
 function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(new RunAbortedError('run interrupted'));
+  // The reason says why: an interrupt (RunAbortedError) or Redis gone for longer than --redis-timeout.
+  const why = () => (signal.reason instanceof RedisUnreachableError ? signal.reason : new RunAbortedError('run interrupted'));
+  if (signal.aborted) return Promise.reject(why());
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new RunAbortedError('run interrupted'));
+    const onAbort = () => reject(why());
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(
       (value) => {
@@ -249,6 +317,77 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
         signal.removeEventListener('abort', onAbort);
         reject(error);
       },
+    );
+  });
+}
+
+export const DEFAULT_REDIS_TIMEOUT_MS = 120_000;
+
+/**
+ * Counts how long Redis has been failing since the coordinator's last successful round trip, reports it every
+ * 10 s, and gives up after the timeout with an error naming the address and the command that re-attaches.
+ */
+class OutageWatch {
+  onGiveUp: (error: Error) => void = () => {};
+  private since: number | undefined;
+  private lastError = '';
+  private readonly timer: NodeJS.Timeout;
+  private reported = 0;
+
+  constructor(
+    private readonly redis: string,
+    private readonly timeoutMs: number,
+    private readonly resume: string,
+    private readonly log: (line: string) => void,
+  ) {
+    this.timer = setInterval(() => this.tick(), 1000);
+    this.timer.unref();
+  }
+
+  error(error: Error): void {
+    this.lastError = error.message;
+    this.since ??= Date.now();
+  }
+
+  ok(): void {
+    if (this.since !== undefined && this.reported > 0) this.log(`Redis at ${this.redis} is back after ${formatSeconds(Date.now() - this.since)}`);
+    this.since = undefined;
+    this.reported = 0;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private tick(): void {
+    if (this.since === undefined) return;
+    const down = Date.now() - this.since;
+    if (down >= this.timeoutMs) {
+      this.stop();
+      this.onGiveUp(
+        new RedisUnreachableError(
+          `Redis at ${this.redis} unreachable for ${formatSeconds(down)} (${this.lastError}); giving up (--redis-timeout). ` +
+            `The run is not finished; its queued shards wait in Redis. When Redis is back: ${this.resume}`,
+        ),
+      );
+    } else if (down >= (this.reported + 1) * 10_000) {
+      this.reported++;
+      this.log(`Redis at ${this.redis} unreachable for ${formatSeconds(down)} (${this.lastError}); giving up after ${formatSeconds(this.timeoutMs)}`);
+    }
+  }
+}
+
+function formatSeconds(ms: number): string {
+  return ms >= 60_000 && ms % 60_000 === 0 ? `${ms / 60_000} min` : `${Math.round(ms / 100) / 10} s`;
+}
+
+/** True when `promise` settled within `ms`. */
+function settleWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    promise.then(
+      () => (clearTimeout(timer), resolve(true)),
+      () => (clearTimeout(timer), resolve(true)),
     );
   });
 }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { RedisOptions } from 'bullmq';
 import { RedisUrlError } from './errors.js';
 
@@ -75,7 +76,8 @@ export class RedisTarget {
       db: this.db,
       username: this.username,
       password: this.password,
-      tls: this.tls ? { servername: this.host } : undefined,
+      // SNI takes host names only (RFC 6066): an IP address is sent without one.
+      tls: this.tls ? (isIP(this.host) ? {} : { servername: this.host }) : undefined,
       connectionName: purpose.name,
       maxRetriesPerRequest: purpose.failFast ? 1 : null,
       enableOfflineQueue: true,

@@ -8,6 +8,16 @@ export class RedisUnreachableError extends Error {
   override name = 'RedisUnreachableError';
 }
 
+/** Redis refused the credentials (WRONGPASS, NOAUTH): retrying cannot help, so the process stops at once. */
+export class RedisAuthError extends Error {
+  override name = 'RedisAuthError';
+}
+
+/** True for Redis replies that mean the password or user is wrong or missing. */
+export function isAuthError(error: Error): boolean {
+  return /^(WRONGPASS|NOAUTH)\b|invalid password|invalid username-password/i.test(error.message);
+}
+
 /** The model a run needs is not where the coordinator publishes it, or its bytes do not have the run's sha256. */
 export class ModelBroadcastError extends Error {
   override name = 'ModelBroadcastError';

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { StorageOptions } from '../../storage/open-storage.js';
 import { AccessPolicy } from './access-policy.js';
 import type { RedisTarget } from './connection.js';
+import { isAuthError, RedisAuthError } from './errors.js';
 import { DEFAULT_METRICS_INTERVAL_MS, EmfMetrics } from './emf-metrics.js';
 import { JobProcessor } from './job-processor.js';
 import { LogSink } from './log-sink.js';
@@ -30,6 +31,8 @@ export interface ShardWorkerOptions {
   modelCacheDir?: string;
   /** Name in `fruits status` and in the logs (default host:pid). */
   name?: string;
+  /** Called once when Redis refuses the credentials (WRONGPASS/NOAUTH): reconnecting would never succeed. */
+  onFatal?: (error: RedisAuthError) => void;
 }
 
 /** One `fruits worker` process: a BullMQ worker on the queue `shards` that runs every stage of any run. */
@@ -42,6 +45,7 @@ export class ShardWorker {
     private readonly runs: RunCache,
     private readonly metrics: EmfMetrics,
     readonly log: Logger,
+    private readonly inHand: { jobs: number },
   ) {}
 
   static start(options: ShardWorkerOptions): ShardWorker {
@@ -49,7 +53,14 @@ export class ShardWorker {
     const sink = options.sink ?? new LogSink(process.stdout);
     const log = sink.logger({ role: 'worker', worker: name });
     const connection = options.redis.options({ name: `fruits-worker-${name}` });
-    const warn = throttledWarning(log, options.redis.redacted);
+    let fatal = false;
+    const throttled = throttledWarning(log, options.redis.redacted);
+    const warn = (error: Error) => {
+      if (!isAuthError(error)) return throttled(error);
+      if (fatal) return;
+      fatal = true;
+      options.onFatal?.(new RedisAuthError(`Redis at ${options.redis.redacted} refused the credentials: ${error.message}`));
+    };
     const queue = new Queue(QUEUE_NAME, { connection, prefix: QUEUE_PREFIX });
     const flows = new FlowProducer({ connection, prefix: QUEUE_PREFIX });
     queue.on('error', warn);
@@ -65,7 +76,17 @@ export class ShardWorker {
       },
     });
     const lockDuration = options.lockMs ?? 30_000;
-    const worker = new Worker(QUEUE_NAME, processor.process, {
+    // Counted so that a stop with nothing in hand does not wait for a Redis that may never answer.
+    const inHand = { jobs: 0 };
+    const run = async (job: Job) => {
+      inHand.jobs++;
+      try {
+        return await processor.process(job);
+      } finally {
+        inHand.jobs--;
+      }
+    };
+    const worker = new Worker(QUEUE_NAME, run, {
       connection,
       prefix: QUEUE_PREFIX,
       name,
@@ -87,7 +108,12 @@ export class ShardWorker {
       { redis: options.redis.redacted, concurrency: options.concurrency ?? 1, threads, lockMs: lockDuration, allow: policy.unrestricted ? 'any' : policy.allowed },
       'worker started',
     );
-    return new ShardWorker(name, worker, queue, flows, runs, metrics, log);
+    return new ShardWorker(name, worker, queue, flows, runs, metrics, log, inHand);
+  }
+
+  /** Jobs in hand right now. */
+  get jobsInHand(): number {
+    return this.inHand.jobs;
   }
 
   /**
