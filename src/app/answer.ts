@@ -20,6 +20,11 @@ export interface ApiAnswer {
   knn: { class: string; score: number }[];
   ood: Identification['ood'];
   image: Identification['image'];
+  /** 'scene': the classifier of `fruits train`, on `views` views of the photo; 'probe': the studio probe. */
+  classifier: Identification['classifier'];
+  views: number;
+  /** The part of the photo (fractions of width and height) that was recognised, when it is not the whole photo. */
+  region?: Identification['region'];
   timings: Identification['timings'];
 }
 
@@ -39,6 +44,9 @@ export function buildAnswer(runId: string, identification: Identification, direc
     knn: identification.knn.map((p) => ({ class: p.className, score: p.score })),
     ood: identification.ood,
     image: identification.image,
+    classifier: identification.classifier,
+    views: identification.views,
+    ...(identification.region ? { region: identification.region } : {}),
     timings: roundTimings(identification.timings),
   };
 }

@@ -143,6 +143,13 @@ export function openApiDocument(options: { maxUploadBytes: number; rateLimitPerM
             knn: { type: 'array', items: { type: 'object', properties: { class: { type: 'string' }, score: { type: 'number' } } } },
             ood: { type: 'object', properties: { nearestSimilarity: { type: 'number' }, nearestRatio: { type: 'number' }, centroidRatio: { type: 'number' }, score: { type: 'number' } } },
             image: { type: 'object', properties: { format: { type: 'string' }, width: { type: 'integer' }, height: { type: 'integer' }, bytes: { type: 'integer' } } },
+            classifier: { type: 'string', enum: ['scene', 'probe'], description: "'scene': trained by fruits train for real photos, on several views of the photo" },
+            views: { type: 'integer', description: 'views of the photo classified' },
+            region: {
+              type: 'object',
+              description: 'the part of the photo that was recognised (fractions of its width and height), when not the whole photo',
+              properties: { x: { type: 'number' }, y: { type: 'number' }, width: { type: 'number' }, height: { type: 'number' } },
+            },
             timings: { type: 'object', properties: { decodeMs: { type: 'number' }, waitMs: { type: 'number' }, inferenceMs: { type: 'number' }, batchSize: { type: 'integer' }, totalMs: { type: 'number' } } },
           },
         },

@@ -199,6 +199,9 @@ export interface PhotoOutcome {
   probe: string[];
   knn: string[];
   probeScore: number;
+  /** What the app answers (its predictions, best first), and whether it says "not sure". */
+  served: string[];
+  region?: { x: number; y: number; width: number; height: number };
   notSure: boolean;
   oodScore: number;
   error?: string;
@@ -213,6 +216,11 @@ export interface PhotoEvaluation {
   confident: number;
   confidentCorrect: number;
   singleFruitType: { photos: number; probe: TopK; knn: TopK };
+  /**
+   * What the app actually answers (the served pipeline: the scene classifier on the photo's views when the
+   * run has one, else the probe): top-1/top-5, and the answers not "not sure" with how many of them were right.
+   */
+  served: TopK & { answered: number; answeredCorrect: number; classifier: 'scene' | 'probe' };
   outcomes: PhotoOutcome[];
 }
 
@@ -229,11 +237,13 @@ export async function evaluatePhotos(identifier: Identifier, dir: string, labels
         probe: answer.probe.map((p) => p.className),
         knn: answer.knn.map((p) => p.className),
         probeScore: answer.probe[0]?.score ?? 0,
+        served: answer.predictions.map((p) => p.className),
+        ...(answer.region ? { region: answer.region } : {}),
         notSure: answer.notSure,
         oodScore: answer.ood.score,
       });
     } catch (error) {
-      outcomes.push({ file: photo.file, candidates: photo.candidates, probe: [], knn: [], probeScore: 0, notSure: true, oodScore: NaN, error: (error as Error).message });
+      outcomes.push({ file: photo.file, candidates: photo.candidates, probe: [], knn: [], served: [], probeScore: 0, notSure: true, oodScore: NaN, error: (error as Error).message });
     }
   }
   const rate = (list: PhotoOutcome[], pick: (o: PhotoOutcome) => string[], k: number) =>
@@ -250,6 +260,12 @@ export async function evaluatePhotos(identifier: Identifier, dir: string, labels
     confident: confident.length,
     confidentCorrect: confident.filter((o) => o.candidates.includes(serving(o)[0])).length,
     singleFruitType: { photos: single.length, probe: topk(single, (o) => o.probe), knn: topk(single, (o) => o.knn) },
+    served: {
+      ...topk(outcomes, (o) => o.served),
+      answered: confident.length,
+      answeredCorrect: confident.filter((o) => o.candidates.includes(o.served[0])).length,
+      classifier: identifier.scene ? 'scene' : 'probe',
+    },
     outcomes,
   };
 }

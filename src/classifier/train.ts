@@ -261,8 +261,8 @@ async function loadFeedback(run: Storage, modelPath: string, manifest: Manifest,
       } catch {
         continue;
       }
-      // The whole photo and its larger crops: a correction teaches what the served views will see.
-      const boxes = viewBoxes(image.width, image.height, [DEFAULT_VIEW_SCALES[0]]);
+      // Every served view of the photo: a correction teaches what the app will see of it next time.
+      const boxes = viewBoxes(image.width, image.height, DEFAULT_VIEW_SCALES);
       const batch = new Float32Array(boxes.length * size * size * 3);
       boxes.forEach((box, i) => writeImageInto(batch, i, { format: 'jpeg', width: size, height: size, rgb: Buffer.from(renderView(image, box, size)), rgbWidth: size, rgbHeight: size }, size, norm));
       features.push(Float32Array.from(await extractor.extract(batch, boxes.length)));

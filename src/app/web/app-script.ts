@@ -17,6 +17,7 @@ export const APP_JS = String.raw`(function () {
       switchTo: 'English',
       switchLabel: 'Switch to English',
       previewAlt: 'Votre photo',
+      regionCaption: 'Encadré : la partie de la photo reconnue.',
       analysing: 'Analyse de la photo…',
       shrinking: 'Photo volumineuse : réduction avant envoi…',
       probably: "C'est probablement",
@@ -80,6 +81,7 @@ export const APP_JS = String.raw`(function () {
       switchTo: 'Français',
       switchLabel: 'Passer en français',
       previewAlt: 'Your photo',
+      regionCaption: 'Outlined: the part of the photo that was recognised.',
       analysing: 'Looking at the photo…',
       shrinking: 'Large photo: shrinking it before sending…',
       probably: 'This is probably',
@@ -268,6 +270,7 @@ export const APP_JS = String.raw`(function () {
     state.busy = true;
     state.answer = null;
     hide('answer'); hide('card'); hide('alternatives'); hide('feedback'); hide('error');
+    renderRegion(undefined);
     var preview = el('preview');
     if (preview.src) URL.revokeObjectURL(preview.src);
     preview.src = URL.createObjectURL(file);
@@ -328,6 +331,7 @@ export const APP_JS = String.raw`(function () {
       : t('confidence') + colon + percent(top.score);
     status('');
     show('answer');
+    renderRegion(answer.region);
     renderCard(answer.fruit, top, answer.notSure);
     renderAlternatives(answer.predictions.slice(1));
     fillClasses();
@@ -343,6 +347,23 @@ export const APP_JS = String.raw`(function () {
   function row(term, value) {
     if (value === undefined || value === null || value === '') return [];
     return [make('dt', { text: term }), make('dd', {}, [value])];
+  }
+
+  // The crop of the photo that backs the answer (a fruit in a pile), outlined on the preview.
+  function renderRegion(region) {
+    var box = el('region');
+    if (!region) {
+      box.hidden = true;
+      el('region-caption').hidden = true;
+      return;
+    }
+    box.style.left = region.x * 100 + '%';
+    box.style.top = region.y * 100 + '%';
+    box.style.width = region.width * 100 + '%';
+    box.style.height = region.height * 100 + '%';
+    box.hidden = false;
+    el('region-caption').textContent = t('regionCaption');
+    el('region-caption').hidden = false;
   }
 
   function renderCard(fruit, top, unsure) {

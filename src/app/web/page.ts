@@ -43,7 +43,11 @@ export function renderPage(config: { maxUploadBytes: number }): string {
     <p class="hint" data-i18n="drop">… ou déposez une image ici.</p>
   </div>
   <figure id="preview-box" hidden>
-    <img id="preview" alt="">
+    <div class="preview-frame">
+      <img id="preview" alt="">
+      <div id="region" class="region" hidden></div>
+    </div>
+    <figcaption id="region-caption" hidden></figcaption>
   </figure>
   <section id="result" aria-live="polite">
     <p id="status"></p>

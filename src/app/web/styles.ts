@@ -50,7 +50,11 @@ main { max-width: 40rem; margin: 0 auto; padding: 1rem; }
 .drop .hint { margin: 0; text-align: center; color: var(--muted); font-size: .95rem; }
 @media (min-width: 34rem) { .drop { flex-direction: row; flex-wrap: wrap; justify-content: center; } .drop .hint { flex-basis: 100%; } }
 figure { margin: 1rem 0 0; }
-#preview { display: block; max-width: 100%; min-height: 8rem; max-height: 35vh; margin: 0 auto; border-radius: var(--radius); object-fit: contain; background: var(--card); }
+/* The frame shrinks to the image, so the recognised region (percentages of the photo) lands on it exactly. */
+.preview-frame { position: relative; width: fit-content; max-width: 100%; margin: 0 auto; }
+#preview { display: block; max-width: 100%; min-height: 8rem; max-height: 35vh; border-radius: var(--radius); background: var(--card); }
+.region { position: absolute; border: 3px solid #ffd400; border-radius: 6px; box-shadow: 0 0 0 2px rgba(0,0,0,.55); pointer-events: none; }
+#region-caption { text-align: center; color: var(--muted); font-size: .9rem; margin-top: .25rem; }
 #result { margin-top: 1rem; }
 #status { color: var(--muted); margin: .5rem 0; min-height: 1.5em; }
 .answer { padding: 1rem; border-radius: var(--radius); background: var(--card); border: 1px solid var(--line); }

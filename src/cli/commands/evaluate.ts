@@ -129,13 +129,14 @@ export function formatReport(cv: CrossValidation, photos: (PhotoEvaluation & { d
     lines.push(`  kNN                 ${pct(photos.knn.top1)}  ${pct(photos.knn.top5)}`);
     const s = photos.singleFruitType;
     lines.push(`  single-fruit photos (${s.photos}): probe ${pct(s.probe.top1)} / ${pct(s.probe.top5)}, kNN ${pct(s.knn.top1)} / ${pct(s.knn.top5)}`);
+    lines.push(`  served (${photos.served.classifier === 'scene' ? 'scene classifier on the photo views' : 'probe'}) ${pct(photos.served.top1)}  ${pct(photos.served.top5)}`);
     lines.push(`  answered without "not sure": ${photos.confident} of ${photos.photos}, ${photos.confidentCorrect} of them right`);
     for (const o of photos.outcomes) {
       const hit = (list: string[]) => (o.candidates.includes(list[0]) ? 'top-1' : list.some((c) => o.candidates.includes(c)) ? 'top-5' : 'miss ');
       lines.push(
         o.error
           ? `    ${o.file}: ${o.error}`
-          : `    ${hit(o.probe)} ${hit(o.knn)}  ${o.notSure ? 'not sure' : 'answered'}  ood ${o.oodScore.toFixed(1).padStart(4)}  ${o.file} → ${o.probe[0]} (${(o.probeScore * 100).toFixed(0)}%)`,
+          : `    ${hit(o.served)} ${hit(o.knn)}  ${o.notSure ? 'not sure' : 'answered'}  ood ${o.oodScore.toFixed(1).padStart(4)}  ${o.file} → ${o.served[0]} (${(o.probeScore * 100).toFixed(0)}%)`,
       );
     }
   }
