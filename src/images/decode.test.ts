@@ -90,3 +90,14 @@ test('a TIFF over the pixel limit (sharp finds it, not our header reader) says t
     return true;
   });
 });
+
+test('a file that is not an image is refused without its content in the message (errors/ must not publish it)', async () => {
+  const secret = 'root:$6$saltsalt$hashhashhash:19000:0:99999:7:::\n';
+  const text = await decodeImage(Buffer.from(secret)).catch((e: Error) => e);
+  assert.ok(text instanceof Error);
+  assert.match(text.message, /text, not an image/);
+  assert.doesNotMatch(text.message, /root|salt|hash/);
+  const binary = await decodeImage(Buffer.from([0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5])).catch((e: Error) => e);
+  assert.ok(binary instanceof Error);
+  assert.doesNotMatch(binary.message, /deadbeef/);
+});

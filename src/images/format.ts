@@ -18,8 +18,10 @@ export function describeNonImage(bytes: Uint8Array): string {
   if (bytes.length === 0) return 'empty file (0 bytes)';
   const head = bytes.subarray(0, Math.min(bytes.length, 512));
   const printable = head.every((c) => c === 9 || c === 10 || c === 13 || (c >= 32 && c < 127) || c >= 128);
-  if (printable) return `text, not an image (starts with ${JSON.stringify(new TextDecoder().decode(head.subarray(0, 24)))})`;
-  return `unknown format (first bytes ${Buffer.from(head.subarray(0, 8)).toString('hex')})`;
+  // Never echo the bytes: a crafted job can point a worker at any file, and errors/ would then publish its
+  // first bytes (/etc/shadow's, say). The size is enough to tell an empty, a tiny and a big file apart.
+  if (printable) return `text, not an image (${head.length < 512 ? `${bytes.length} bytes` : 'more than 512 bytes'} of text; not JPEG, PNG, WebP, GIF or TIFF)`;
+  return `unknown format, not an image (${bytes.length} bytes; not JPEG, PNG, WebP, GIF or TIFF)`;
 }
 
 function ascii(b: Uint8Array, from: number, to: number): string {
