@@ -86,7 +86,8 @@ try {
   const allReady = new Promise<void>((resolve) => {
     for (let i = 0; i < workers; i++) {
       fleet.push(
-        cli(['worker', '--redis', redisUrl, '--threads', '1', '--name', `bench-${i}`, '--metrics-interval-ms', '0'], { XDG_CACHE_HOME: join(scratch, `cache-${i}`) }, (line) => {
+        // A worker accepts only what it is allowed (default: its current directory): the input and the scratch output.
+        cli(['worker', '--redis', redisUrl, '--threads', '1', '--name', `bench-${i}`, '--metrics-interval-ms', '0', '--allow', input, '--allow', scratch], { XDG_CACHE_HOME: join(scratch, `cache-${i}`) }, (line) => {
           const parsed = JSON.parse(line) as LogLine;
           logs.push(parsed);
           if (parsed.msg === 'worker started' && ++ready === workers) resolve();

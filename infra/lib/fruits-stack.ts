@@ -89,6 +89,8 @@ export class FruitsStack extends Stack {
       maxWorkers: config.maxWorkers,
       shardsPerWorker: config.shardsPerWorker,
       concurrency: config.workerConcurrency,
+      // The same prefixes as grantExtract below: a crafted job can make a worker touch nothing else.
+      allow: [`s3://${bucket.bucketName}/${PREFIX.input}`, `s3://${bucket.bucketName}/${PREFIX.runs}`],
       scaleToZeroAfterMinutes: config.scaleToZeroAfterMinutes,
       subnets: this.network.taskSubnets,
       assignPublicIp: this.network.assignPublicIp,

@@ -59,6 +59,7 @@ describe('docker compose (one machine)', () => {
 
   it('N workers, the coordinator on demand, the app with its health check', () => {
     assert.deepEqual(services.worker.command, ['worker']);
+    assert.equal(services.worker.environment.FRUITS_ALLOW, '/data', 'workers accept the shared folder, not only their cwd');
     assert.match(String(services.worker.deploy.replicas), /WORKERS|^\d+$/);
     assert.deepEqual(services.coordinator.profiles, ['run']);
     assert.deepEqual(services.coordinator.command.slice(0, 1), ['extract']);
@@ -125,6 +126,8 @@ describe('kubernetes + KEDA', () => {
     const [worker] = byKind('Deployment').filter((d) => d.metadata.name === 'fruits-worker');
     assert.equal(worker.spec.replicas, 0);
     assert.deepEqual(worker.spec.template.spec.containers[0].args, ['worker']);
+    const allow = (worker.spec.template.spec.containers[0].env as Json[]).find((e) => e.name === 'FRUITS_ALLOW');
+    assert.equal(allow?.value, 's3://BUCKET/input/,s3://BUCKET/runs/', 'the same prefixes as the ECS workers');
     assert.equal(scaled.spec.scaleTargetRef.name, worker.metadata.name);
     assert.equal(scaled.spec.minReplicaCount, 0);
     assert.ok(scaled.spec.maxReplicaCount >= 1);

@@ -257,6 +257,20 @@ describe('workers', () => {
       ],
     });
   });
+
+  it('accept only the data bucket\'s input/ and runs/ (FRUITS_ALLOW): a worker\'s default is its current directory', () => {
+    const workers = resourcesOfType(template, 'AWS::ECS::TaskDefinition').filter(([, t]) => t.Properties.Family === 'fruits-dev-worker');
+    assert.equal(workers.length, 1);
+    const env = workers[0][1].Properties.ContainerDefinitions[0].Environment as Json[];
+    const allow = env.find((e) => e.Name === 'FRUITS_ALLOW');
+    assert.ok(allow, 'the worker task sets FRUITS_ALLOW');
+    const [, parts] = allow.Value['Fn::Join'] as [string, unknown[]];
+    const text = parts.map((p) => (typeof p === 'string' ? p : '<bucket>')).join('');
+    assert.equal(text, 's3://<bucket>/input/,s3://<bucket>/runs/');
+    const bucketRefs = parts.filter((p) => typeof p !== 'string') as Json[];
+    const [bucketId] = resourcesOfType(template, 'AWS::S3::Bucket').map(([id]) => id);
+    assert.ok(bucketRefs.every((r) => r.Ref === bucketId), JSON.stringify(bucketRefs));
+  });
 });
 
 describe('coordinator and app', () => {

@@ -59,7 +59,8 @@ describe('fruits extract --engine bullmq with fruits worker processes', { skip }
     await writeImageFolder(inputA, { classes: 4, perClass: 10, seed: 5 });
     await writeImageFolder(inputB, { classes: 2, perClass: 9, seed: 11, size: 90 });
     [redis, s3] = await Promise.all([RedisServer.start(), startS3Server(['fruits-test'])]);
-    fleet = new WorkerFleet(redis.url, { AWS_ENDPOINT_URL: s3.endpoint });
+    // Workers accept only what they are told (default: their current directory): this test's folder and bucket.
+    fleet = new WorkerFleet(redis.url, { AWS_ENDPOINT_URL: s3.endpoint, FRUITS_ALLOW: `${work},s3://fruits-test` });
     queue = new Queue('shards', { connection: { host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null }, prefix: 'fruits' });
     queue.on('error', () => {});
     const [local] = await Promise.all([

@@ -98,7 +98,19 @@ describe('--allow prefixes', () => {
     for (const uri of ['/data/runs/../etc', '/data/runsX', 's3://bucket/inputs', 's3://bucket/input/../runs', 's3://other/input/x', 'relative/path']) {
       assert.throws(() => policy.check(uri, 'output'), /outside the prefixes|segment/, uri);
     }
-    new AccessPolicy([]).check('/anything', 'input');
+    assert.throws(() => new AccessPolicy([]), /at least one allowed prefix/);
+  });
+
+  test('--allow, else FRUITS_ALLOW (comma-separated), else the current directory: never "anything"', () => {
+    assert.deepEqual(AccessPolicy.resolve(['/a', 's3://b/c/'], 's3://ignored', '/cwd').allowed, ['/a', 's3://b/c']);
+    const env = AccessPolicy.resolve(undefined, ' s3://bucket/runs , /data/in ,', '/cwd');
+    assert.deepEqual([env.allowed, env.source], [['s3://bucket/runs', '/data/in'], 'FRUITS_ALLOW']);
+    const fallback = AccessPolicy.resolve([], '', '/home/me/work');
+    assert.deepEqual([fallback.allowed, fallback.source], [['/home/me/work'], 'default']);
+    fallback.check('/home/me/work/runs/a', 'output');
+    assert.throws(() => fallback.check('/etc', 'input'), /input \/etc is outside the prefixes this worker accepts \(\/home\/me\/work: the worker's current directory, the default\); to accept it, start the worker with --allow \/etc \(or FRUITS_ALLOW=\/etc\)/);
+    assert.throws(() => env.check('s3://other/x', 'output'), /--allow s3:\/\/other /);
+    assert.ok(AccessPolicy.resolve(['/'], undefined, '/cwd').anyLocalPath);
   });
 });
 

@@ -147,3 +147,104 @@ describe('fruits worker --allow against crafted jobs', { skip }, () => {
     assert.match(String(errors[0].message), /escapes the storage root/);
   });
 });
+
+/**
+ * Issue 10, item 3: a worker started with neither --allow nor FRUITS_ALLOW used to accept anything, so a crafted
+ * job could make it read /etc. Now its default is its current directory only.
+ */
+describe('fruits worker with no --allow and no FRUITS_ALLOW: its current directory only', { skip }, () => {
+  const work = mkdtempSync(join(tmpdir(), 'fruits-default-allow-'));
+  const home = join(work, 'home');
+  const outside = join(work, 'outside');
+  const model = join(work, 'tiny.onnx');
+  let redis: RedisServer;
+  let queue: Queue;
+
+  before(async () => {
+    writeTinyModel(model);
+    await writeImageFolder(join(home, 'input'), { classes: 1, perClass: 2 });
+    redis = await RedisServer.start();
+    queue = new Queue('shards', { connection: { host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null }, prefix: 'fruits' });
+  });
+
+  after(async () => {
+    await queue.close();
+    await redis.dispose();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  async function plan(input: string, output: string): Promise<string> {
+    const bytes = readFileSync(model);
+    const prepared = await prepareRun({
+      input: openStorage(input),
+      output: openStorage(output),
+      options: { ...DEFAULT_RUN_OPTIONS, shardSize: 4, batchSize: 2 },
+      model: { path: model, sha256: sha256Bytes(bytes) },
+      resume: false,
+      overwrite: false,
+    });
+    await ModelBroadcast.publish(openStorage(output), model, sha256Bytes(bytes));
+    return prepared.state === 'ready' ? prepared.plan.spec.runId : '';
+  }
+
+  async function finished(fleet: WorkerFleet, name: string, data: unknown): Promise<Job> {
+    const job = await queue.add(name, data, { attempts: 3, backoff: { type: 'fixed', delay: 100 } });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const state = await job.getState();
+      if (state === 'completed' || state === 'failed') return (await queue.getJob(job.id!))!;
+      if (Date.now() > deadline) throw new Error(`job ${name} still ${state}:\n${fleet.dump()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  test('refuses a crafted job reading /etc and one writing outside its directory, says what it accepts; FRUITS_ALLOW widens it', async () => {
+    // A plan inside the worker's directory whose input is /etc (keys passwd, shadow), as the issue's attacker wrote it.
+    const etcRun = join(home, 'runs', 'etc');
+    const etcId = await plan(join(home, 'input'), etcRun);
+    const planPath = join(etcRun, '_tmp', 'plan.json');
+    const crafted = JSON.parse(readFileSync(planPath, 'utf8'));
+    crafted.spec.input = '/etc';
+    crafted.shards[0].keys = ['passwd', 'shadow'];
+    writeFileSync(planPath, JSON.stringify(crafted));
+    const foreign = join(outside, 'runs', 'x');
+    const foreignId = await plan(join(home, 'input'), foreign);
+
+    const fleet = new WorkerFleet(redis.url);
+    const worker = await fleet.start('default', FAST_RECOVERY, { FRUITS_ALLOW: '' }, home);
+    try {
+      const started = worker.lines.find((l) => l.msg === 'worker started')!;
+      assert.deepEqual([started.allow, started.allowFrom], [[home], 'default']);
+      assert.match(String(started.accepts), /under .*home \(its current directory \(the default\); set with --allow PREFIX/);
+
+      const reading = await finished(fleet, 'featurize', { runId: etcId, output: etcRun, shard: 0 });
+      assert.equal(await reading.getState(), 'failed', 'a job reading /etc ran');
+      assert.match(reading.failedReason, /input \/etc is outside the prefixes this worker accepts \(.*home: the worker's current directory, the default\); to accept it, start the worker with --allow \/etc/);
+      assert.equal(reading.attemptsMade, 1, 'a refused job is not retried');
+      assert.ok(!existsSync(join(etcRun, 'errors')) && !existsSync(join(etcRun, 'features')), 'nothing read from /etc, nothing written');
+
+      const writing = await finished(fleet, 'featurize', { runId: foreignId, output: foreign, shard: 0 });
+      assert.equal(await writing.getState(), 'failed', 'a job writing outside the directory ran');
+      assert.match(writing.failedReason, /output .*outside.* is outside the prefixes this worker accepts .*--allow .*outside/);
+      assert.equal(writing.attemptsMade, 1);
+      assert.ok(!existsSync(join(foreign, 'features')), 'nothing written outside');
+    } finally {
+      await fleet.stop();
+    }
+
+    // The same job, on a worker given FRUITS_ALLOW (comma-separated) that covers it, runs.
+    const widened = new WorkerFleet(redis.url);
+    const allowed = await widened.start('widened', FAST_RECOVERY, { FRUITS_ALLOW: `${join(home, 'input')},${outside}` }, home);
+    try {
+      const started = allowed.lines.find((l) => l.msg === 'worker started')!;
+      assert.deepEqual([started.allow, started.allowFrom], [[join(home, 'input'), outside], 'FRUITS_ALLOW']);
+      const job = await finished(widened, 'featurize', { runId: foreignId, output: foreign, shard: 0 });
+      assert.equal(await job.getState(), 'completed', job.failedReason);
+      const [{ n }] = await duckdbQuery(`select count(*)::int n from read_parquet('${foreign}/features/part-00000.parquet')`);
+      assert.equal(n, 2);
+    } finally {
+      const [stopped] = await widened.stop();
+      assert.equal(stopped?.code, 0);
+    }
+  });
+});

@@ -31,12 +31,16 @@ export class WorkerFleet {
     private readonly env: NodeJS.ProcessEnv = {},
   ) {}
 
-  /** Starts a worker and resolves once it logged "worker started". */
-  async start(name: string, args: string[] = FAST_RECOVERY, env: NodeJS.ProcessEnv = {}): Promise<WorkerProcess> {
+  /**
+   * Starts a worker and resolves once it logged "worker started". Its working directory is the repository root
+   * unless `cwd` is given: with neither --allow nor FRUITS_ALLOW, that directory is all the worker accepts.
+   */
+  async start(name: string, args: string[] = FAST_RECOVERY, env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<WorkerProcess> {
     let child: ChildProcess | undefined;
     const lines: LogLine[] = [];
     const exited = runCli(['worker', '--name', name, '--metrics-interval-ms', '0', ...args], {
       env: { FRUITS_REDIS_URL: this.redisUrl, ...this.env, ...env },
+      cwd,
       onSpawn: (c) => {
         child = c;
         let buffer = '';

@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+/** tsx by its resolved address: `--import tsx` would be looked up from the child's working directory. */
+const TSX = import.meta.resolve('tsx');
 
 export interface CliResult {
   code: number | null;
@@ -16,6 +18,8 @@ export interface CliResult {
 
 export interface CliOptions {
   env?: NodeJS.ProcessEnv;
+  /** Working directory of the command (default: the repository root). */
+  cwd?: string;
   /** Run as another user (tests of unreadable files need a non-root reader). */
   uid?: number;
   gid?: number;
@@ -25,8 +29,8 @@ export interface CliOptions {
 /** Runs `fruits <args>` from source in a child process, the way a user runs the command. */
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-      cwd: REPO_ROOT,
+    const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
+      cwd: options.cwd ?? REPO_ROOT,
       // A fresh model cache and an unreachable weights server by default: a test never reads the user's cache
       // and never reaches the internet, even when `extract` provisions a model on first use.
       env: {

@@ -27,6 +27,8 @@ export interface FruitsTaskProps {
   readonly region: string;
   /** Arguments of the `fruits` entrypoint. */
   readonly command?: string[];
+  /** Environment of this role on top of the shared one (AWS_REGION, NODE_ENV, XDG_CACHE_HOME, Redis). */
+  readonly environment?: Record<string, string>;
   /** Redis the task talks to; also opens the security groups both ways. */
   readonly redis?: RedisQueue;
   readonly logRetentionDays: number;
@@ -98,6 +100,7 @@ export class FruitsTask extends Construct {
       AWS_REGION: props.region,
       NODE_ENV: 'production',
       XDG_CACHE_HOME: CONTAINER_PATHS.cache,
+      ...props.environment,
     };
     const secrets: Record<string, ecs.Secret> = {};
     if (props.redis) {

@@ -75,6 +75,11 @@ export interface WorkerServiceProps {
   readonly maxWorkers: number;
   readonly shardsPerWorker: number;
   readonly concurrency?: number;
+  /**
+   * The storage prefixes the workers accept (FRUITS_ALLOW): the bucket's input/ and runs/, what their role may
+   * read and write. A worker's default is its current directory only, which in the image holds no run.
+   */
+  readonly allow: string[];
   readonly scaleToZeroAfterMinutes: number;
   readonly region: string;
   readonly logRetentionDays: number;
@@ -113,6 +118,8 @@ export class WorkerService extends Construct {
       compatibility: ec2Capacity ? 'ec2' : 'fargate',
       region: props.region,
       command: ['worker', ...(props.concurrency ? ['--concurrency', String(props.concurrency)] : [])],
+      // Comma-separated: `fruits worker` splits FRUITS_ALLOW on commas (a colon is part of s3://).
+      environment: { FRUITS_ALLOW: props.allow.join(',') },
       redis: props.redis,
       logRetentionDays: props.logRetentionDays,
       // The worker finishes (or hands back) its current shard on SIGTERM; 120 s is the Fargate maximum.

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { AccessPolicy } from '../../engine/bullmq/access-policy.js';
 import { RedisTarget } from '../../engine/bullmq/connection.js';
 import { DEFAULT_METRICS_INTERVAL_MS } from '../../engine/bullmq/emf-metrics.js';
 import { ShardWorker } from '../../engine/bullmq/shard-worker.js';
@@ -26,7 +27,9 @@ Options:
   --threads N               onnxruntime threads of the model session and PCA kernels (default 1); the PCA
                             fit of the reduce job uses every core regardless
   --allow PREFIX            accept only runs whose input and output roots lie under PREFIX (a folder or
-                            s3://bucket/prefix); repeatable (default: any). Other jobs fail without retry.
+                            s3://bucket/prefix); repeatable. Default: FRUITS_ALLOW (comma-separated), else the
+                            current directory only. Other jobs fail at once, without retry, naming the prefix
+                            to allow. \`--allow /\` accepts any local path (logged as a warning).
   --lock-ms N               lock on a job in hand, renewed every N/2 ms while it runs; the job of a worker
                             that died is redone after about lock + stalled interval (default 30000)
   --stalled-ms N            how often this worker looks for jobs of dead workers (default 30000)
@@ -37,8 +40,8 @@ Options:
   --name NAME               this worker's name in \`fruits status\` and in the logs (default host:pid)
 
 Output: JSON log lines (pino: run id, stage, shard, images, images/s) and EMF metric lines, on stdout.
-Environment: FRUITS_REDIS_URL, FRUITS_LOG_LEVEL (default info), XDG_CACHE_HOME (model cache),
-AWS_REGION / AWS_ENDPOINT_URL / credentials for s3:// storage.
+Environment: FRUITS_REDIS_URL, FRUITS_ALLOW (e.g. s3://my-bucket/runs,/data), FRUITS_LOG_LEVEL (default info),
+XDG_CACHE_HOME (model cache), AWS_REGION / AWS_ENDPOINT_URL / credentials for s3:// storage.
 Exit codes: 0 stopped by a signal, 1 cannot start (or Redis refused the credentials), 2 bad usage.
 `;
 
@@ -72,7 +75,8 @@ export const workerCommand: Command = {
       redis,
       concurrency: intOption('concurrency', values.concurrency, 1),
       threads: intOption('threads', values.threads, 1),
-      allow: values.allow ?? [],
+      // Never "anything" by default: a crafted job could otherwise read /etc (issue 10, item 3).
+      allow: AccessPolicy.resolve(values.allow, process.env.FRUITS_ALLOW, process.cwd()),
       lockMs,
       stalledMs: intOption('stalled-ms', values['stalled-ms'], 30_000, 100),
       metricsIntervalMs: intOption(

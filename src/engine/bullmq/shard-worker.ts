@@ -22,8 +22,8 @@ export interface ShardWorkerOptions {
   /** BullMQ lock of an active job; a dead worker's job is taken over within about lockMs + stalledMs. */
   lockMs?: number;
   stalledMs?: number;
-  /** Storage prefixes the worker accepts for inputs and outputs; empty = any. */
-  allow?: string[];
+  /** Storage prefixes the worker accepts for inputs and outputs (default: the current directory only; never "any"). */
+  allow?: string[] | AccessPolicy;
   metricsIntervalMs?: number;
   sink?: LogSink;
   storage?: StorageOptions;
@@ -65,7 +65,8 @@ export class ShardWorker {
     const flows = new FlowProducer({ connection, prefix: QUEUE_PREFIX });
     queue.on('error', warn);
     flows.on('error', warn);
-    const policy = new AccessPolicy(options.allow);
+    const policy =
+      options.allow instanceof AccessPolicy ? options.allow : AccessPolicy.resolve(options.allow, undefined, process.cwd());
     const threads = options.threads ?? 1;
     const runs = new RunCache({ policy, broadcast: new ModelBroadcast(options.modelCacheDir), threads, storage: options.storage });
     const processor = new JobProcessor(runs, new RunScheduler(queue, flows), log, {
@@ -105,9 +106,18 @@ export class ShardWorker {
     const metrics = new EmfMetrics(queue, sink, options.metricsIntervalMs ?? DEFAULT_METRICS_INTERVAL_MS);
     metrics.start();
     log.info(
-      { redis: options.redis.redacted, concurrency: options.concurrency ?? 1, threads, lockMs: lockDuration, allow: policy.unrestricted ? 'any' : policy.allowed },
+      {
+        redis: options.redis.redacted,
+        concurrency: options.concurrency ?? 1,
+        threads,
+        lockMs: lockDuration,
+        allow: policy.allowed,
+        allowFrom: policy.source,
+        accepts: policy.describe(),
+      },
       'worker started',
     );
+    if (policy.anyLocalPath) log.warn({ allow: policy.allowed }, 'accepting jobs that read and write ANY local path (--allow /): anyone who can write to the queue can make this worker read any file it can');
     return new ShardWorker(name, worker, queue, flows, runs, metrics, log, inHand);
   }
 
