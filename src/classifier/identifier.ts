@@ -13,7 +13,7 @@ import { probeLogits, softmax } from './probe.js';
 import { loadReferenceSet, residualsOf, type ReferenceSet } from './reference-set.js';
 import { loadOrTrainClassifier, type TrainedClassifier } from './trained-classifier.js';
 import { normalizeRows, transpose } from './vectors.js';
-import { combineViews, decodeSceneClassifier, type SceneClassifier } from './scene-classifier.js';
+import { combineViews, decodeSceneClassifier, fruitGroups, rankFruits, type SceneClassifier } from './scene-classifier.js';
 import { decodeForViews, renderView, viewBoxes, type ViewBox } from './views.js';
 import { layout } from '../dataset/layout.js';
 
@@ -86,6 +86,7 @@ export class Identifier {
   private readonly decodeSlots: Semaphore;
   private admitted = 0;
   private readonly maxWaiting: number;
+  private sceneGroups: Int32Array | undefined;
 
   private constructor(
     private readonly featurizer: PhotoFeaturizer,
@@ -210,9 +211,9 @@ export class Identifier {
     const probs = new Float32Array(boxes.length * classCount);
     outputs.forEach(({ output }, v) => probs.set(softmax(probeLogits(scene.probe, output.features), scene.probe.temperature), v * classCount));
     const { combined, bestView } = combineViews(probs, boxes.length, classCount);
-    const ranked = Array.from(combined, (score, classIndex) => ({ classIndex, score }))
-      .sort((a, b) => b.score - a.score)
-      .slice(0, 5);
+    // The fruit is answered (its varieties summed), named by its likeliest variety; alternatives are other fruits.
+    this.sceneGroups ??= fruitGroups(classCount, scene.fruits);
+    const ranked = rankFruits(combined, this.sceneGroups);
     const whole = this.answer(outputs[0].output.pca, outputs[0].output.neighbours, 'probe', outputs[0].output.residual);
     const named = ranked.map((x) => ({ className: scene.classes[x.classIndex], score: round(x.score) }));
     const notSure = !(ranked[0] && ranked[0].score >= scene.threshold);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { calibrateThreshold, combineViews, decodeSceneClassifier, encodeSceneClassifier, SCENE_CLASSIFIER_FORMAT, topK } from './scene-classifier.js';
+import { calibrateThreshold, combineViews, decodeSceneClassifier, encodeSceneClassifier, fruitGroups, rankFruits, SCENE_CLASSIFIER_FORMAT, topK } from './scene-classifier.js';
 
 test('calibrateThreshold: the lowest score whose precision (of all answers at or above it) reaches the target', () => {
   const scores = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4];
@@ -46,3 +46,20 @@ test('topK and the classifier file round trip', () => {
 function round(x: number): number {
   return Math.round(x * 10000) / 10000;
 }
+
+test('rankFruits sums a fruit\'s varieties, names it by its likeliest one, and lists distinct fruits', () => {
+  // Classes: apple A, apple B, pear, plum. Apple A alone (0.3) is below pear (0.35); apple as a fruit (0.55) is not.
+  const groups = fruitGroups(4, ['apple', 'apple', 'pear', 'plum']);
+  const ranked = rankFruits(Float32Array.from([0.3, 0.25, 0.35, 0.1]), groups);
+  assert.deepEqual(ranked.map((r) => r.classIndex), [0, 2, 3]);
+  assert.ok(Math.abs(ranked[0].score - 0.55) < 1e-6);
+  // Without fruit names every class is its own fruit: plain ranking by class.
+  assert.deepEqual(rankFruits(Float32Array.from([0.3, 0.25, 0.35, 0.1]), fruitGroups(4)).map((r) => r.classIndex), [2, 0, 1, 3]);
+});
+
+test('topK by fruit counts a sibling variety as right', () => {
+  const groups = fruitGroups(3, ['apple', 'apple', 'pear']);
+  const probs = Float32Array.from([0.5, 0.2, 0.3]);
+  assert.deepEqual(topK(probs, Int32Array.from([1]), 3), { top1: 0, top5: 1 });
+  assert.deepEqual(topK(probs, Int32Array.from([1]), 3, groups), { top1: 1, top5: 1 });
+});

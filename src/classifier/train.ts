@@ -20,13 +20,16 @@ import { augmentKey, type AugmentSpec } from '../pipeline/augment.js';
 import type { RunSpec } from '../pipeline/run-spec.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
-import { probeLogitsBatch } from './probe.js';
+import { Catalog } from '../catalog/catalog.js';
+import { probeLogits, softmax } from './probe.js';
 import { loadReferenceSet } from './reference-set.js';
 import {
   calibrateThreshold,
   combineViews,
   concatRows,
   encodeSceneClassifier,
+  fruitGroups,
+  rankFruits,
   selectProbe,
   softmaxRows,
   SCENE_CLASSIFIER_FORMAT,
@@ -91,6 +94,10 @@ export async function train(options: TrainOptions): Promise<TrainingReport> {
   const manifest = references.manifest;
   const modelPath = (await locateRunModel(manifest.model, { model: options.model })).path;
   const classIndex = new Map(references.classes.map((c, i) => [c, i]));
+  // The fruit of each class (the app answers the fruit); a class the catalog does not know is its own fruit.
+  const catalog = Catalog.load();
+  const fruits = references.classes.map((c) => catalog.forClass(c)?.species.id ?? c);
+  const groups = fruitGroups(references.classes.length, fruits);
   const dim = manifest.model.featureDim;
   const threads = options.threads ?? 2;
 
@@ -126,7 +133,7 @@ export async function train(options: TrainOptions): Promise<TrainingReport> {
   const trainRows = concatRows([refRows, scenes.train, feedback], dim, [1, 1, FEEDBACK_WEIGHT]);
   const validation = scenes.validation.rows > 0 ? scenes.validation : pick(references.features!, references.labels, range(references.rows).filter((r) => isValidationSource(references.paths[r])), dim);
   log(`train: ${trainRows.rows} rows (${refRows.rows} references, ${scenes.train.rows} scenes, ${feedback.rows} corrections ×${FEEDBACK_WEIGHT}); validation ${validation.rows} scenes`);
-  const { probe, candidates } = await selectProbe(trainRows, validation, dim, references.classes.length, { l2: [1e-4, 1e-3, 1e-2], epochs: 8, threads, seed: spec.seed, log });
+  const { probe, candidates } = await selectProbe(trainRows, validation, dim, references.classes.length, { l2: [1e-4, 1e-3, 1e-2], epochs: 8, threads, seed: spec.seed, groups, log });
   const chosen = candidates.find((c) => probe && c.valTop1 === Math.max(...candidates.map((x) => x.valTop1)));
 
   // The threshold: validation sources rendered as larger scenes and seen through the served views.
@@ -135,6 +142,7 @@ export async function train(options: TrainOptions): Promise<TrainingReport> {
     modelPath,
     probe,
     classIndex,
+    groups,
     count: options.calibrationScenes ?? 600,
     seed: spec.seed,
     threads,
@@ -155,6 +163,7 @@ export async function train(options: TrainOptions): Promise<TrainingReport> {
     threshold,
     targetPrecision,
     augmentKey: key,
+    fruits,
   };
   await run.write(layout.trainedClassifier, encodeSceneClassifier(classifier));
   const scenesTotal = scenes.train.rows + scenes.validation.rows;
@@ -291,7 +300,7 @@ async function loadFeedback(run: Storage, modelPath: string, manifest: Manifest,
 async function calibrateOnViews(
   references: Awaited<ReturnType<typeof loadReferenceSet>>,
   sources: string[],
-  o: { manifest: Manifest; modelPath: string; probe: SceneClassifier['probe']; classIndex: Map<string, number>; count: number; seed: number; threads: number; input: Storage },
+  o: { manifest: Manifest; modelPath: string; probe: SceneClassifier['probe']; classIndex: Map<string, number>; groups: Int32Array; count: number; seed: number; threads: number; input: Storage },
 ): Promise<{ scores: number[]; correct: boolean[]; top1: number; top5: number }> {
   const rng = createRng(seedFor(o.seed, 'calibration'));
   const labelOf = new Map(references.paths.map((p, i) => [p, references.labels[i]]));
@@ -306,6 +315,7 @@ async function calibrateOnViews(
   const norm = normalisation(extractor.info.preprocessing, extractor.info.layout);
   const size = extractor.info.inputSize;
   const classCount = references.classes.length;
+  const dim = extractor.info.featureDim;
   const decode = async (path: string): Promise<RgbImage> => {
     const d = await decodeImage(await o.input.read(path), { size: o.manifest.options.imageSize, maxPixels: o.manifest.options.maxPixels });
     return { width: d.rgbWidth, height: d.rgbHeight, data: d.rgb };
@@ -326,15 +336,17 @@ async function calibrateOnViews(
       const batch = new Float32Array(boxes.length * size * size * 3);
       boxes.forEach((box, i) => writeImageInto(batch, i, { format: 'jpeg', width: size, height: size, rgb: Buffer.from(renderView(image, box, size)), rgbWidth: size, rgbHeight: size }, size, norm));
       const features = Float32Array.from(await extractor.extract(batch, boxes.length));
-      const probs = softmaxRows(await probeLogitsBatch(o.probe, features, boxes.length, o.threads), boxes.length, classCount, o.probe.temperature);
+      // In JS, as the app does (Identifier): an onnxruntime session per scene cost more than the 14 products.
+      const probs = new Float32Array(boxes.length * classCount);
+      for (let v = 0; v < boxes.length; v++) probs.set(softmax(probeLogits(o.probe, features.subarray(v * dim, (v + 1) * dim)), o.probe.temperature), v * classCount);
       const { combined } = combineViews(probs, boxes.length, classCount);
-      let best = 0;
-      for (let c = 1; c < classCount; c++) if (combined[c] > combined[best]) best = c;
-      const above = Array.from(combined).filter((p) => p > combined[label]).length;
-      if (above === 0) top1++;
-      if (above < 5) top5++;
-      scores.push(combined[best]);
-      correct.push(best === label);
+      // Scored as the app answers: the fruit (varieties summed), right when it is the scene's fruit.
+      const ranked = rankFruits(combined, o.groups);
+      const rank = ranked.findIndex((r) => o.groups[r.classIndex] === o.groups[label]);
+      if (rank === 0) top1++;
+      if (rank >= 0) top5++;
+      scores.push(ranked[0].score);
+      correct.push(rank === 0);
     }
   } finally {
     await extractor.close();
