@@ -33,9 +33,12 @@ export interface AugmentResult {
 /** Scenes of shard 0 written as JPEG under augmented/examples/ for a person to look at. */
 const EXAMPLES = 24;
 
+/** Bumped when the scene generator changes what it draws (2: crate layout), so older parts are redone. */
+const SCENE_GENERATOR_VERSION = 2;
+
 /** The hash an augmented part records: a part made with other settings is redone, never mixed in. */
 export function augmentKey(spec: AugmentSpec): string {
-  return createHash('sha256').update(JSON.stringify({ v: 1, ...spec })).digest('hex').slice(0, 16);
+  return createHash('sha256').update(JSON.stringify({ v: SCENE_GENERATOR_VERSION, ...spec })).digest('hex').slice(0, 16);
 }
 
 /** The references of one features part: its paths and labels, in the part's row order. */

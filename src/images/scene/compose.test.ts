@@ -94,7 +94,7 @@ test('composeScene: parameters are JSON round-trippable and finite, with the JPE
     if (params.occlusion) occlusions++;
     if (params.blurSigma > 0) blurs++;
   }
-  assert.deepEqual([...layouts].sort(), ['pile', 'several', 'single']);
+  assert.deepEqual([...layouts].sort(), ['crate', 'pile', 'several', 'single']);
   assert.ok(shadows > 0 && occlusions > 0 && blurs > 0, `shadows ${shadows}, occlusions ${occlusions}, blurs ${blurs}`);
 });
 
@@ -123,4 +123,22 @@ test('composeScene: rejects a background of the wrong size and an empty referenc
   const disc = discOnWhite(RED);
   assert.throws(() => composeScene([disc], uniform(100, BLUE), createRng(1)), /background is 100×100, expected 224×224/);
   assert.throws(() => composeScene([], uniform(224, BLUE), createRng(1)), /no reference image/);
+});
+
+test('composeScene: a crate fills the frame edge to edge with touching copies', () => {
+  const disc = discOnWhite(RED, { radius: 32 });
+  const blue = uniform(224, BLUE);
+  for (let seed = 0; seed < 6; seed++) {
+    const { image, params } = composeScene([disc], blue, createRng(seed), 224, {
+      layouts: { single: 0, several: 0, pile: 0, crate: 1 },
+      occlusion: 0,
+      shadow: 0,
+    });
+    assert.equal(params.layout, 'crate');
+    assert.ok(params.copies.length >= 4 && params.copies.length <= 25, `${params.copies.length} copies`);
+    assert.ok(params.edgeCrop);
+    // Discs on a grid of touching cells cover most of the frame (π/4 of it for discs exactly filling their cells).
+    const share = count(image, reddish) / (224 * 224);
+    assert.ok(share > 0.6, `fruit covers ${(share * 100).toFixed(0)} % of the frame`);
+  }
 });
