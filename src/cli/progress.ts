@@ -1,5 +1,5 @@
 import type { ProvisionProgress } from '../model/provision/index.js';
-import type { RunEvent, Stage } from '../engine/engine.js';
+import type { Redo, RunEvent, Stage } from '../engine/engine.js';
 
 /**
  * Renders engine events: a redrawn bar on a terminal, one plain line every few seconds otherwise (CI logs,
@@ -43,6 +43,13 @@ export class ProgressReporter {
       this.errors += event.errors;
       this.draw(false);
     }
+  };
+
+  /** A part that did not read back and is redone: one line, so the user knows what was wrong. */
+  redo = (redo: Redo): void => {
+    if (this.quiet) return;
+    this.finishLine();
+    this.stream.write(`redo: ${redo.key} ${redo.problem}: its shard is ${redo.stage === 'featurize' ? 'featurized' : 'projected'} again\n`);
   };
 
   private draw(force: boolean): void {

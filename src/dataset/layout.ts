@@ -24,6 +24,6 @@ export const layout = {
   tmp: '_tmp/',
   plan: '_tmp/plan.json',
   moments: (shard: number) => `_tmp/moments/${partName(shard, 'bin')}`,
-  /** Written last by featurize: a shard with this file is done and is skipped on --resume. */
+  /** Written last by featurize, with the record of the parts it wrote: --resume skips the shard while they match. */
   featurized: (shard: number) => `_tmp/featurized/${partName(shard, 'json')}`,
 } as const;

@@ -1,4 +1,20 @@
 import type { RunOptions } from '../pipeline/run-spec.js';
+import type { PartRecord } from './part-record.js';
+
+/**
+ * One shard of a finished run as the commit found it: what featurize reported (images, errors, worker time) and
+ * the record of each of its parts. `fruits inspect --verify` and `--resume` compare the parts with these.
+ */
+export interface ShardRecord {
+  shard: number;
+  /** Images of the shard in the plan (features rows + failed images). */
+  images: number;
+  featurized: { images: number; errors: number; timings: { decode: number; inputWait: number; inference: number; moments: number; write: number } };
+  features: PartRecord;
+  results: PartRecord;
+  /** Present when the shard had failed images. */
+  errors?: PartRecord;
+}
 
 /** manifest.json: what a finished run is, written just before _SUCCESS. */
 export interface Manifest {
@@ -41,4 +57,10 @@ export interface Manifest {
   };
   throughput: { imagesPerSecond: number };
   software: Record<string, string>;
+  /** Per shard, in shard order (absent in runs made before parts were recorded). */
+  parts?: ShardRecord[];
+  /** sha256 of the plan's shards (keys, labels, sizes): a finished run re-planned for --resume must list the same. */
+  planSha256?: string;
+  /** pca/model.json as committed. */
+  pcaModelFile?: { bytes: number; sha256: string };
 }

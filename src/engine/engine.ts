@@ -9,8 +9,16 @@ export type RunEvent =
   | { type: 'progress'; stage: Stage; images: number; errors: number }
   | { type: 'shard-done'; stage: Stage; shard: number };
 
+/** A part of a resumed run that did not read back as written (`problem`): its shard is done again for `stage`. */
+export interface Redo {
+  stage: 'featurize' | 'project';
+  key: string;
+  problem: string;
+}
+
 export interface RunHooks {
   onEvent?: (event: RunEvent) => void;
+  onRedo?: (redo: Redo) => void;
   /** Aborting stops dispatching new work; parts already written stay, so --resume continues from there. */
   signal?: AbortSignal;
 }

@@ -1,14 +1,15 @@
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { layout } from '../dataset/layout.js';
-import type { Manifest } from '../dataset/manifest.js';
-import { decodeParquet, readStringColumn } from '../dataset/parquet.js';
+import type { Manifest, ShardRecord } from '../dataset/manifest.js';
+import { readStringColumn } from '../dataset/parquet.js';
+import { checkPart, DamagedPartError, isProblem, location, readPart, sha256, type PartProblem, type PartRecord } from '../dataset/part-record.js';
 import { RESIZE_DESCRIPTION } from '../images/decode.js';
 import type { ModelInfo } from '../model/feature-extractor.js';
 import type { PcaModel } from '../pca/pca-model.js';
 import type { Storage } from '../storage/storage.js';
 import type { FeaturizeResult, ShardTimings } from './featurize.js';
-import type { Plan } from './plan.js';
+import { planDigest, type Plan } from './plan.js';
 
 export interface CommitInput {
   plan: Plan;
@@ -19,13 +20,20 @@ export interface CommitInput {
   timings: { featurizeMs: number; pcaMergeMs: number; pcaFitMs: number; projectMs: number };
 }
 
-/** Reads the per-shard results, writes manifest.json then _SUCCESS, and clears the run's scratch space. */
+/**
+ * Reads the per-shard results, checks every part (sizes of the features and errors parts against what featurize
+ * wrote, footers, rows and sha256 of the results parts), writes manifest.json with a record of each part, then
+ * _SUCCESS, and clears the run's scratch space. A part that does not check out stops the commit with
+ * DamagedPartError naming it: _SUCCESS is only written over parts that are all there and whole.
+ */
 export async function commitRun(output: Storage, input: CommitInput): Promise<Manifest> {
   const t0 = performance.now();
   const { plan, model, pca } = input;
   const results: FeaturizeResult[] = await Promise.all(
     plan.shards.map(async (s) => JSON.parse((await output.read(layout.featurized(s.index))).toString()) as FeaturizeResult),
   );
+  const parts = await recordParts(output, plan, results);
+  const pcaFile = await output.read(layout.pcaModel);
   const workerMs: ShardTimings = { decode: 0, inputWait: 0, inference: 0, moments: 0, write: 0 };
   for (const r of results) for (const k of Object.keys(workerMs) as (keyof ShardTimings)[]) workerMs[k] += r.timings[k];
   const features = results.reduce((n, r) => n + r.images, 0);
@@ -33,7 +41,7 @@ export async function commitRun(output: Storage, input: CommitInput): Promise<Ma
   const byStage: Record<string, number> = {};
   const examples: Manifest['errors']['examples'] = [];
   for (const r of results.filter((x) => x.errors > 0)) {
-    const table = decodeParquet(await output.read(layout.errors(r.shard)));
+    const table = await readPart(output, layout.errors(r.shard));
     const paths = readStringColumn(table, 'path');
     const stages = readStringColumn(table, 'stage');
     const messages = readStringColumn(table, 'message');
@@ -93,9 +101,63 @@ export async function commitRun(output: Storage, input: CommitInput): Promise<Ma
       sharp: sharp.versions.sharp,
       vips: sharp.versions.vips,
     },
+    parts,
+    planSha256: planDigest(plan),
+    pcaModelFile: { bytes: pcaFile.length, sha256: sha256(pcaFile) },
   };
   await output.write(layout.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
   await output.write(layout.success, '');
   await output.deletePrefix(layout.tmp);
   return manifest;
+}
+
+/**
+ * The record of every shard's parts, checked. Features and errors parts carry the record featurize made from the
+ * bytes it wrote: their size in a listing is compared (cheap, even on S3). Results parts have no marker: each is
+ * read, its footer must give as many rows as the shard's features. Markers made before records were kept: the
+ * parts are read and recorded as found.
+ */
+async function recordParts(output: Storage, plan: Plan, results: FeaturizeResult[]): Promise<ShardRecord[]> {
+  const listed = new Map<string, number>();
+  for (const prefix of ['features/', 'errors/']) for await (const entry of output.list(prefix)) listed.set(entry.key, entry.size);
+  const problems: PartProblem[] = [];
+  const part = async (key: string, recorded: PartRecord | undefined, rows: number): Promise<PartRecord> => {
+    if (recorded) {
+      const size = listed.get(key);
+      if (size === undefined) problems.push({ key, problem: 'missing' });
+      else if (size !== recorded.bytes) problems.push({ key, problem: `${size} bytes, ${recorded.bytes} were written` });
+      return recorded;
+    }
+    const checked = await checkPart(output, key, { rows });
+    if (isProblem(checked)) {
+      problems.push(checked);
+      return { rows, bytes: 0, sha256: '' };
+    }
+    return checked.record;
+  };
+  const records = await Promise.all(
+    plan.shards.map(async (s, i): Promise<ShardRecord> => {
+      const r = results[i];
+      const features = await part(layout.features(s.index), r.parts?.features, r.images);
+      const errors = r.errors > 0 ? await part(layout.errors(s.index), r.parts?.errors, r.errors) : undefined;
+      const projected = await part(layout.results(s.index), undefined, r.images);
+      return {
+        shard: s.index,
+        images: s.keys.length,
+        featurized: { images: r.images, errors: r.errors, timings: r.timings },
+        features,
+        results: projected,
+        ...(errors ? { errors } : {}),
+      };
+    }),
+  );
+  if (problems.length > 0) {
+    throw new DamagedPartError(
+      `cannot commit run ${plan.spec.runId}: ${problems.length} part(s) do not check out: ` +
+        problems.slice(0, 5).map((p) => `${location(output, p.key)} ${p.problem}`).join('; ') +
+        (problems.length > 5 ? '; …' : '') +
+        `. Rerun with --resume: those shards are redone`,
+    );
+  }
+  return records;
 }

@@ -1,4 +1,5 @@
 import { layout } from '../dataset/layout.js';
+import { recordOf, type PartRecord } from '../dataset/part-record.js';
 import { encodeErrors, encodeFeatures, type ErrorRecord } from '../dataset/schemas.js';
 import { decodeImage, type DecodedImage } from '../images/decode.js';
 import { writeImageInto } from '../images/normalize.js';
@@ -24,6 +25,11 @@ export interface FeaturizeResult {
   images: number;
   errors: number;
   timings: ShardTimings;
+  /**
+   * The files the shard wrote, as written (absent in markers made before they were recorded): --resume redoes a
+   * shard whose part no longer matches, and the commit copies these into the manifest.
+   */
+  parts?: { features: PartRecord; errors?: PartRecord; moments?: { bytes: number } };
 }
 
 type Prepared = { ok: true; index: number; image: DecodedImage; bytes: number } | { ok: false; error: ErrorRecord };
@@ -128,12 +134,19 @@ export async function featurizeShard(
     },
     { run_id: context.spec.runId, model_sha256: extractor.info.sha256, shard: String(shard.index) },
   );
-  if (errors.length > 0) await output.write(layout.errors(shard.index), encodeErrors(errors));
+  const errorsPart = errors.length > 0 ? encodeErrors(errors) : undefined;
+  if (errorsPart) await output.write(layout.errors(shard.index), errorsPart);
   else await output.delete(layout.errors(shard.index));
-  await output.write(layout.moments(shard.index), moments.serialize());
+  const momentsFile = moments.serialize();
+  await output.write(layout.moments(shard.index), momentsFile);
   await output.write(layout.features(shard.index), part);
   timings.write = performance.now() - t1;
-  const result: FeaturizeResult = { shard: shard.index, images: rows, errors: errors.length, timings };
+  const parts = {
+    features: recordOf(part, rows),
+    ...(errorsPart ? { errors: recordOf(errorsPart, errors.length) } : {}),
+    moments: { bytes: momentsFile.length },
+  };
+  const result: FeaturizeResult = { shard: shard.index, images: rows, errors: errors.length, timings, parts };
   await output.write(layout.featurized(shard.index), JSON.stringify(result));
   return result;
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { StorageError, type Storage } from '../storage/storage.js';
 import { globToRegExp } from './glob.js';
 import { labelFor } from './labels.js';
@@ -87,4 +88,14 @@ export async function planShards(input: Storage, spec: RunSpec): Promise<Plan> {
     shards.push({ index: shards.length, keys: slice.map((e) => e.key), labels, sizes: slice.map((e) => e.size) });
   }
   return { spec, images: entries.length, classes: [...classes].sort(), shards, listMs: performance.now() - started };
+}
+
+/**
+ * sha256 of what the shards hold (keys, labels, input sizes), recorded in the manifest: a finished run's plan is
+ * removed with _tmp/ by the commit, and --resume re-plans it from the input; equal digests mean the same shards.
+ */
+export function planDigest(plan: Pick<Plan, 'shards'>): string {
+  const hash = createHash('sha256');
+  for (const s of plan.shards) hash.update(JSON.stringify([s.index, s.keys, s.labels, s.sizes])).update('\n');
+  return hash.digest('hex');
 }

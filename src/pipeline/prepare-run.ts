@@ -1,9 +1,13 @@
 import { basename, resolve } from 'node:path';
 import { layout } from '../dataset/layout.js';
 import type { Manifest } from '../dataset/manifest.js';
+import { parquetRowCount } from '../dataset/parquet.js';
+import type { PartProblem } from '../dataset/part-record.js';
 import { StorageError, type Storage } from '../storage/storage.js';
-import { planShards, type Plan } from './plan.js';
+import type { FeaturizeResult } from './featurize.js';
+import { planDigest, planShards, type Plan } from './plan.js';
 import { fingerprint, newRunId, type RunOptions, type RunSpec } from './run-spec.js';
+import { verifyRun, type Verification } from './verify-run.js';
 
 export interface PrepareOptions {
   input: Storage;
@@ -16,8 +20,9 @@ export interface PrepareOptions {
 }
 
 export type Prepared =
-  | { state: 'ready'; plan: Plan; resumed: boolean; skippedShards?: number }
-  | { state: 'complete'; manifest: Manifest };
+  /** `repaired`: a finished run that failed verification was reopened; these parts are redone. */
+  | { state: 'ready'; plan: Plan; resumed: boolean; skippedShards?: number; repaired?: PartProblem[] }
+  | { state: 'complete'; manifest: Manifest; verification: Verification };
 
 /** The output folder already holds something that is not this run; the message says what to do. */
 export class OutputConflictError extends StorageError {
@@ -95,7 +100,12 @@ export async function prepareRun(options: PrepareOptions): Promise<Prepared> {
     await clearRun(output);
   } else if (complete) {
     const manifest = JSON.parse((await output.read(layout.manifest)).toString()) as Manifest;
-    if (resume && manifest.fingerprint === print) return { state: 'complete', manifest };
+    if (resume && manifest.fingerprint === print) {
+      // "Nothing to do" only for a run whose parts are all there and whole; else the damaged shards are redone.
+      const verification = await verifyRun(output, manifest);
+      if (verification.problems.length === 0) return { state: 'complete', manifest, verification };
+      return { state: 'ready', plan: await reopenRun(input, output, manifest, verification), resumed: true, repaired: verification.problems };
+    }
     throw finishedRunConflict(output, manifest, resume ? differences(manifest, input.uri, options) : undefined);
   } else if (planned) {
     const plan = JSON.parse((await output.read(layout.plan)).toString()) as Plan;
@@ -124,6 +134,77 @@ export async function prepareRun(options: PrepareOptions): Promise<Prepared> {
   const plan = await planShards(input, spec);
   await output.write(layout.plan, JSON.stringify(plan));
   return { state: 'ready', plan, resumed: false };
+}
+
+/**
+ * Makes a finished run whose parts fail verification resumable again, so both engines finish it like any
+ * interrupted run (run-state.ts decides what is redone):
+ * - the plan, which the commit removed with _tmp/, is made again from the input with the run's recorded spec and
+ *   options (its batch size too: the same batches give the same floats) and must match the digest the manifest
+ *   recorded, else the input changed and redoing a shard would mix two inputs: refused;
+ * - shards whose features or errors part is damaged lose their parts, including the results part projected from
+ *   them; the others get their featurize marker back from the manifest, so they are not redone;
+ * - the PCA model is kept. Why: it was fitted on every shard's features, and a redone shard's features are the
+ *   same floats (same images, model and batches: test/e2e/verify.test.ts finds every feature and PCA value of
+ *   the repaired run equal to the first run's; the part's bytes can differ, in the order parquet-wasm writes the
+ *   footer's key-value metadata, so its new sha256 is recorded), so refitting would give the same model and only
+ *   rewrite every results part. A damaged pca/model.json is deleted: refitting needs every shard's moments, which
+ *   the commit removed, so then every shard is featurized again;
+ * - _SUCCESS goes last: until then a crash leaves a finished run that still fails verification, and --resume
+ *   starts over from here.
+ */
+async function reopenRun(input: Storage, output: Storage, manifest: Manifest, verification: Verification): Promise<Plan> {
+  const spec: RunSpec = {
+    runId: manifest.runId,
+    input: input.uri,
+    output: output.uri,
+    createdAt: manifest.createdAt,
+    options: manifest.options,
+    model: { file: manifest.model.file, sha256: manifest.model.sha256, ...(manifest.model.path ? { path: manifest.model.path } : {}) },
+    fingerprint: manifest.fingerprint,
+  };
+  const plan = await planShards(input, spec);
+  const same = manifest.planSha256 ? planDigest(plan) === manifest.planSha256 : plan.images === manifest.counts.listed && plan.shards.length === manifest.counts.shards;
+  if (!same) {
+    throw new OutputConflictError(
+      `${output.uri} holds a finished run (${manifest.runId}) with ${verification.problems.length} missing or damaged part(s) ` +
+        `(${verification.problems.slice(0, 3).map((p) => `${p.key} ${p.problem}`).join('; ')}), and --resume cannot redo them: ` +
+        `the input ${input.uri} is not what the run read (${plan.images} images in ${plan.shards.length} shards now, ` +
+        `${manifest.counts.listed} in ${manifest.counts.shards} then${manifest.planSha256 ? ', or other files, labels or sizes' : ''}). ` +
+        `Restore the input, or use --overwrite to make the run again.`,
+    );
+  }
+  const redo = new Set(verification.refeaturize);
+  if (verification.pcaDamaged) await output.delete(layout.pcaModel);
+  const records = new Map((manifest.parts ?? []).map((p) => [p.shard, p]));
+  for (const shard of plan.shards) {
+    const i = shard.index;
+    if (redo.has(i)) {
+      await Promise.all([output.delete(layout.results(i)), output.delete(layout.features(i)), output.delete(layout.errors(i))]);
+      continue;
+    }
+    if (verification.reproject.includes(i)) await output.delete(layout.results(i));
+    const record = records.get(i);
+    const marker: FeaturizeResult = record
+      ? {
+          shard: i,
+          images: record.featurized.images,
+          errors: record.featurized.errors,
+          timings: record.featurized.timings,
+          parts: { features: record.features, ...(record.errors ? { errors: record.errors } : {}) },
+        }
+      : await legacyMarker(output, i);
+    await output.write(layout.featurized(i), JSON.stringify(marker));
+  }
+  await output.write(layout.plan, JSON.stringify(plan));
+  await output.delete(layout.success);
+  return plan;
+}
+
+/** A marker for a shard of a run made before parts were recorded: rows from the footers, no timings. */
+async function legacyMarker(output: Storage, shard: number): Promise<FeaturizeResult> {
+  const rows = async (key: string) => ((await output.exists(key)) ? parquetRowCount(await output.read(key)) : 0);
+  return { shard, images: await rows(layout.features(shard)), errors: await rows(layout.errors(shard)), timings: { decode: 0, inputWait: 0, inference: 0, moments: 0, write: 0 } };
 }
 
 async function clearRun(output: Storage): Promise<void> {

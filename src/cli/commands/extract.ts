@@ -12,6 +12,7 @@ import { FeatureExtractor } from '../../model/feature-extractor.js';
 import { parseLabelRule } from '../../pipeline/labels.js';
 import { checkInput } from '../../pipeline/plan.js';
 import { checkOutput, prepareRun } from '../../pipeline/prepare-run.js';
+import { describeVerified } from '../verification.js';
 import { DEFAULT_RUN_OPTIONS, type RunOptions } from '../../pipeline/run-spec.js';
 import { isS3Uri, openStorage } from '../../storage/open-storage.js';
 import { UsageError, type Command } from '../command.js';
@@ -42,7 +43,9 @@ Options:
   --label-from RULE      parent (default: the image's folder), first (first folder under input),
                          none, or regex:<pattern with one capture group on the relative path>
   --max-pixels N         refuse images with more pixels (decompression bombs; default ${DEFAULT_RUN_OPTIONS.maxPixels})
-  --resume               finish an interrupted run in <output>: only shards without a part are redone
+  --resume               finish an interrupted run in <output>: only shards whose parts are missing or do not
+                         read back are redone; a finished run is verified (fruits inspect --verify) and its
+                         missing or damaged shards redone, then committed again
   --overwrite            replace the run in <output> (only files fruits wrote are removed)
   --fail-on-error        exit 1 when any image failed (default: exit 0 and report the count)
   --quiet                no progress output
@@ -167,11 +170,17 @@ export const extractCommand: Command = {
     const log = (line: string) => values.quiet || process.stderr.write(`${line}\n`);
     const prepared = await prepareRun({ input, output, options, model: { path: located.path, sha256 }, resume: values.resume, overwrite: values.overwrite });
     if (prepared.state === 'complete') {
-      log(`${output.uri} already holds this finished run (${prepared.manifest.runId}); nothing to do.`);
+      log(`${output.uri} already holds this finished run (${prepared.manifest.runId}), ${describeVerified(prepared.verification)}; nothing to do.`);
       process.stdout.write(values.json ? `${JSON.stringify(prepared.manifest, null, 2)}\n` : formatSummary(prepared.manifest));
       return 0;
     }
     const { plan } = prepared;
+    if (prepared.repaired) {
+      const { repaired } = prepared;
+      log(`the finished run ${plan.spec.runId} fails verification: ${repaired.length} part(s) missing or damaged, redone now:`);
+      for (const p of repaired.slice(0, 10)) log(`  ${p.key} ${p.problem}`);
+      if (repaired.length > 10) log(`  … and ${repaired.length - 10} more`);
+    }
     log(
       `${prepared.resumed ? 'resuming' : 'starting'} run ${plan.spec.runId}: ${plan.images} images, ${plan.classes.length} classes, ` +
         `${counted(plan.shards.length, 'shard')} of ${options.shardSize}; model ${located.path} (${located.source}); ` +
@@ -204,7 +213,7 @@ export const extractCommand: Command = {
       const engine = distributed
         ? await distributed.engine(located.path, values.json ? process.stderr : process.stdout, values.quiet)
         : new LocalEngine({ modelPath: located.path, workers, threads });
-      const manifest = await engine.run(plan, { onEvent: progress.handle, signal: controller.signal });
+      const manifest = await engine.run(plan, { onEvent: progress.handle, onRedo: progress.redo, signal: controller.signal });
       progress.end();
       // Exit 0 means a finished run, which only _SUCCESS says.
       if (!(await output.exists('_SUCCESS'))) throw new Error(`run ${plan.spec.runId} ended without _SUCCESS in ${output.uri}: resume it with --resume`);

@@ -1,19 +1,26 @@
 import { parseArgs } from 'node:util';
 import { readRunStatus } from '../../dataset/read-run.js';
+import { listedProblems, verifyRun } from '../../pipeline/verify-run.js';
 import { openStorage } from '../../storage/open-storage.js';
 import { UsageError, type Command } from '../command.js';
 import { formatSummary } from '../summary.js';
+import { describeProblems, describeVerified } from '../verification.js';
 
-const HELP = `Usage: fruits inspect <output> [--json]
+const HELP = `Usage: fruits inspect <output> [--json] [--classes] [--verify]
 
 Summarises a run folder written by \`fruits extract\`: counts, classes, feature and PCA dimensions, explained
-variance, errors with examples, and per-stage timings. An unfinished run shows how many shards are done.
+variance, errors with examples, and per-stage timings. An unfinished run shows how many shards are done. A
+finished run's parts are also listed and compared with the sizes its manifest recorded (no part is read).
 
 Options:
   --json     print the manifest (or the progress of an unfinished run) as JSON
   --classes  also list every class
+  --verify   read every part and check it against the manifest: each features, results and errors part and
+             pca/model.json must be there with the rows, size and sha256 recorded at commit; lists what is
+             missing or damaged (\`fruits extract … --resume\` redoes those shards)
 
-Exit codes: 0 finished run, 1 unfinished or no run, 2 bad usage.
+Exit codes: 0 finished run (with --verify: and every part verified), 1 unfinished or no run, or a part missing
+or damaged (of another size than recorded; with --verify, anything that does not match), 2 bad usage.
 `;
 
 export const inspectCommand: Command = {
@@ -24,7 +31,7 @@ export const inspectCommand: Command = {
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { json: { type: 'boolean', default: false }, classes: { type: 'boolean', default: false } },
+      options: { json: { type: 'boolean', default: false }, classes: { type: 'boolean', default: false }, verify: { type: 'boolean', default: false } },
     });
     if (positionals.length !== 1) throw new UsageError('expected one run folder');
     const output = openStorage(positionals[0]);
@@ -46,15 +53,28 @@ export const inspectCommand: Command = {
       return 1;
     }
     const { manifest } = status;
+    const verification = values.verify ? await verifyRun(output, manifest) : undefined;
+    const problems = verification ? verification.problems : await listedProblems(output, manifest);
+    const failed = problems.length > 0;
+    if (failed) {
+      const resume = `fruits extract ${manifest.input} ${output.uri} --resume (with the run's options) redoes those shards`;
+      process.stderr.write(describeProblems(output.uri, problems));
+      process.stderr.write(
+        verification
+          ? `verification FAILED: ${problems.length} of ${verification.checked} parts missing or damaged in run ${manifest.runId}; ${resume}\n`
+          : `${problems.length} part(s) of run ${manifest.runId} missing or not of the size recorded at commit (fruits inspect --verify checks every byte); ${resume}\n`,
+      );
+    }
     if (values.json) {
-      process.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);
-      return 0;
+      process.stdout.write(`${JSON.stringify(verification ? { ...manifest, verification } : manifest, null, 2)}\n`);
+      return failed ? 1 : 0;
     }
     let text = formatSummary(manifest);
     text += `layout     features/ (${manifest.model.featureDim}-d), results/ (pca ${manifest.pca.k}-d), pca/model.json, errors/, manifest.json\n`;
     text += `variance   top components ${manifest.pca.top10Ratio.map((r) => (r * 100).toFixed(1) + '%').join(' ')}\n`;
     if (values.classes) text += `classes    ${manifest.classes.join(', ')}\n`;
+    if (verification && !failed) text += `verified   ${describeVerified(verification)}\n`;
     process.stdout.write(text);
-    return 0;
+    return failed ? 1 : 0;
   },
 };

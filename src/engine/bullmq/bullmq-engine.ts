@@ -137,6 +137,7 @@ export class BullmqEngine implements Engine {
     try {
       await abortable(events.waitUntilReady(), signal);
       const scheduled = await abortable(this.enqueue(connections, plan, output), signal);
+      for (const p of scheduled.problems ?? []) hooks.onRedo?.({ stage: scheduled.stage === 'project' ? 'project' : 'featurize', ...p });
       await monitor.begin(scheduled);
       metrics?.start();
       let missing = 0;

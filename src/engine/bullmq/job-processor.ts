@@ -9,7 +9,7 @@ import { commitRun } from '../../pipeline/commit.js';
 import { featurizeShard, type FeaturizeResult } from '../../pipeline/featurize.js';
 import type { Shard } from '../../pipeline/plan.js';
 import { projectShard } from '../../pipeline/project.js';
-import { pendingFeaturize, pendingProject } from '../../pipeline/run-state.js';
+import { discardResults, keptPcaModel, pendingProject, unmarkedShards, unprojectedShards } from '../../pipeline/run-state.js';
 import type { StorageOptions } from '../../storage/open-storage.js';
 import { InvalidJobError } from './job-errors.js';
 import { parseJob } from './job-schemas.js';
@@ -114,19 +114,19 @@ export class JobProcessor {
 
   private async reduce(job: Job, run: RunHandle): Promise<{ k: number; projectShards: number }> {
     const { plan, output, runId } = run;
-    const missing = await pendingFeaturize(output, plan);
+    const missing = await unmarkedShards(output, plan);
     if (missing.length > 0) {
       throw new Error(`cannot fit the PCA: ${missing.length} shard(s) not featurized (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''})`);
     }
     const previous = await RunClock.readReduce(output);
     let k: number;
     let timing = { mergeMs: previous?.mergeMs ?? 0, fitMs: previous?.fitMs ?? 0 };
-    if (await output.exists(layout.pcaModel)) {
-      // A re-run reduce (its worker died after writing the model, or a resumed run): keep the model, so results
-      // parts written with it stay consistent with the ones still to come.
-      k = pcaModelFromJson((await output.read(layout.pcaModel)).toString()).k;
+    const kept = await keptPcaModel(output);
+    if (kept) {
+      // A re-run reduce (its worker died after writing the model), a resumed run: the rule of keptPcaModel.
+      k = kept.k;
     } else {
-      await Promise.all(plan.shards.map((s) => output.delete(layout.results(s.index))));
+      await discardResults(output, plan);
       const reduced = await reduceInThread({
         output: output.uri,
         spec: plan.spec,
@@ -141,7 +141,7 @@ export class JobProcessor {
     // A late duplicate of this job (its lock was lost while Redis was away) may find the run committed and
     // _tmp/ gone: writing now would leave scratch files in a finished output.
     if (await output.exists(layout.success)) return { k, projectShards: 0 };
-    const projectShards = await pendingProject(output, plan);
+    const projectShards = (await pendingProject(output, plan)).shards;
     await RunClock.writeReduce(output, {
       featurizeMs: previous?.featurizeMs ?? (job.processedOn ?? Date.now()) - job.timestamp,
       ...timing,
@@ -169,7 +169,7 @@ export class JobProcessor {
       const manifest = JSON.parse((await output.read(layout.manifest)).toString()) as Manifest;
       return { runId: manifest.runId, counts: manifest.counts };
     }
-    const missing = await pendingProject(output, plan);
+    const missing = await unprojectedShards(output, plan);
     if (missing.length > 0) throw new Error(`cannot commit: ${missing.length} shard(s) not projected (${missing.slice(0, 5).join(', ')})`);
     const [pcaText, startedAt, reduced, context] = await Promise.all([
       output.read(layout.pcaModel),

@@ -1,4 +1,4 @@
-import { pendingProject } from '../../pipeline/run-state.js';
+import { unprojectedShards } from '../../pipeline/run-state.js';
 import type { Plan } from '../../pipeline/plan.js';
 import type { Storage } from '../../storage/storage.js';
 import type { RunEvent, Stage } from '../engine.js';
@@ -81,7 +81,7 @@ export class RunMonitor {
           // The reduce recorded which shards it queued for projection; a missing record means it is older
           // than this coordinator's view, so storage says what is left.
           const reduced = await RunClock.readReduce(this.output);
-          this.projectShards = reduced?.projectShards ?? (await pendingProject(this.output, this.plan));
+          this.projectShards = reduced?.projectShards ?? (await unprojectedShards(this.output, this.plan));
           this.enter('project', this.projectShards);
         }
         if (to === 'commit') {

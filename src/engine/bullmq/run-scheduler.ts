@@ -1,7 +1,8 @@
 import type { FlowProducer, Queue } from 'bullmq';
 import { layout } from '../../dataset/layout.js';
+import type { PartProblem } from '../../dataset/part-record.js';
 import type { Plan } from '../../pipeline/plan.js';
-import { pendingFeaturize, pendingProject } from '../../pipeline/run-state.js';
+import { pendingProject, resumePoint } from '../../pipeline/run-state.js';
 import type { Storage } from '../../storage/storage.js';
 import type { JobData } from './job-schemas.js';
 import { jobId, jobOptions, QUEUE_NAME, type RetryPolicy, type RunStage, type ShardStage } from './queue-contract.js';
@@ -11,6 +12,8 @@ export interface ScheduleResult {
   stage: 'featurize' | 'project' | 'done';
   /** Shards queued for that stage (those without their part in storage). */
   shards: number[];
+  /** Parts that did not read back as written; their shards are among those queued. */
+  problems?: PartProblem[];
 }
 
 /**
@@ -26,17 +29,17 @@ export class RunScheduler {
   ) {}
 
   async schedule(plan: Plan, output: Storage, retry: RetryPolicy): Promise<ScheduleResult> {
-    if (await output.exists(layout.success)) return { stage: 'done', shards: [] };
-    // Same rule as the local engine: a PCA model on storage came from these moments and the results parts
-    // already written used it, so the run continues with projection.
-    if (!(await output.exists(layout.pcaModel))) {
-      const shards = await pendingFeaturize(output, plan);
-      await this.addFlow(plan, 'reduce', 'featurize', shards, retry);
-      return { stage: 'featurize', shards };
+    if (await output.exists(layout.success)) return { stage: 'done', shards: [], problems: [] };
+    // The local engine's rule (resumePoint): featurize what is missing or damaged, then the reduce job keeps a
+    // kept PCA model or fits one. With a kept model and every shard sound, the run continues with projection.
+    const point = await resumePoint(output, plan);
+    if (!point.pca || point.featurize.shards.length > 0) {
+      await this.addFlow(plan, 'reduce', 'featurize', point.featurize.shards, retry);
+      return { stage: 'featurize', ...point.featurize };
     }
-    const shards = await pendingProject(output, plan);
-    await this.addFlow(plan, 'commit', 'project', shards, retry);
-    return { stage: 'project', shards };
+    const project = await pendingProject(output, plan);
+    await this.addFlow(plan, 'commit', 'project', project.shards, retry);
+    return { stage: 'project', ...project };
   }
 
   async addFlow(plan: Plan, parent: RunStage, child: ShardStage, shards: number[], retry: RetryPolicy): Promise<void> {

@@ -1,14 +1,13 @@
 import { availableParallelism } from 'node:os';
-import { layout } from '../../dataset/layout.js';
 import type { Manifest } from '../../dataset/manifest.js';
 import { FEATURE_DIM } from '../../model/feature-extractor.js';
-import { pcaModelFromJson, type PcaModel } from '../../pca/pca-model.js';
+import type { PcaModel } from '../../pca/pca-model.js';
 import { commitRun } from '../../pipeline/commit.js';
 import type { AugmentResult, AugmentSpec } from '../../pipeline/augment.js';
 import type { Plan } from '../../pipeline/plan.js';
 import type { RunSpec } from '../../pipeline/run-spec.js';
 import { MomentsMerge, reducePca } from '../../pipeline/reduce.js';
-import { pendingFeaturize, pendingProject } from '../../pipeline/run-state.js';
+import { discardResults, pendingProject, resumePoint } from '../../pipeline/run-state.js';
 import { openStorage, type StorageOptions } from '../../storage/open-storage.js';
 import { RunAbortedError, type Engine, type RunHooks } from '../engine.js';
 import { WorkerPool } from './worker-pool.js';
@@ -67,6 +66,7 @@ export class LocalEngine implements Engine {
   async run(plan: Plan, hooks: RunHooks = {}): Promise<Manifest> {
     const startedAt = performance.now();
     const emit = hooks.onEvent ?? (() => {});
+    const redo = hooks.onRedo ?? (() => {});
     const output = openStorage(plan.spec.output, this.options.storage);
     const workers = Math.max(1, this.options.workers ?? availableParallelism());
     const pool = new WorkerPool(workers, {
@@ -84,13 +84,14 @@ export class LocalEngine implements Engine {
       };
 
       const t0 = performance.now();
-      const toFeaturize = await pendingFeaturize(output, plan);
+      // Shards whose marker is missing, or whose parts no longer read back as written; and the PCA model kept.
+      const point = await resumePoint(output, plan);
+      const toFeaturize = point.featurize.shards;
+      for (const p of point.featurize.problems) redo({ stage: 'featurize', ...p });
       const byIndex = new Map(plan.shards.map((s) => [s.index, s]));
       // The main thread is idle while the pool featurizes: it merges each shard's moments as soon as the shard
-      // is done, so the reduce after the last one only fits. No PCA model yet means the merge will be needed.
-      const merge = (await output.exists(layout.pcaModel))
-        ? undefined
-        : new MomentsMerge(output, plan.shards.map((s) => s.index), pool.model?.featureDim ?? FEATURE_DIM);
+      // is done, so the reduce after the last one only fits. No PCA model kept means the merge will be needed.
+      const merge = point.pca ? undefined : new MomentsMerge(output, plan.shards.map((s) => s.index), pool.model?.featureDim ?? FEATURE_DIM);
       const pending = new Set(toFeaturize);
       for (const s of plan.shards) if (!pending.has(s.index)) merge?.add(s.index);
       emit({ type: 'stage', stage: 'featurize', shards: toFeaturize.length, images: sum(toFeaturize.map((i) => byIndex.get(i)!.keys.length)) });
@@ -107,16 +108,15 @@ export class LocalEngine implements Engine {
       check();
       const featurizeMs = performance.now() - t0;
 
-      // A PCA model already on disk came from these same moments (a resumed run): keep it, so the results
-      // parts written before the interruption stay consistent with the ones written now.
+      // A kept PCA model (see keptPcaModel): the results parts written before stay consistent with the new ones.
       emit({ type: 'stage', stage: 'pca', shards: plan.shards.length, images: plan.images });
       let pca: PcaModel;
       let pcaMergeMs = 0;
       let pcaFitMs = 0;
       if (!merge) {
-        pca = pcaModelFromJson((await output.read(layout.pcaModel)).toString());
+        pca = point.pca!;
       } else {
-        await Promise.all(plan.shards.map((s) => output.delete(layout.results(s.index))));
+        await discardResults(output, plan);
         // The pool's threads are idle during the reduce: give the eigen-decomposition's GEMMs every core.
         const reduced = await reducePca(output, plan.spec, merge, workers);
         ({ model: pca, mergeMs: pcaMergeMs, fitMs: pcaFitMs } = reduced);
@@ -124,7 +124,9 @@ export class LocalEngine implements Engine {
       check();
 
       const t1 = performance.now();
-      const toProject = await pendingProject(output, plan);
+      const project = await pendingProject(output, plan);
+      for (const p of project.problems) redo({ stage: 'project', ...p });
+      const toProject = project.shards;
       emit({ type: 'stage', stage: 'project', shards: toProject.length, images: sum(toProject.map((i) => byIndex.get(i)!.keys.length)) });
       await pool.run(
         toProject.map((shard) => ({ type: 'project' as const, shard })),
