@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openStorage } from '../storage/open-storage.js';
 import { prepareRun } from './prepare-run.js';
-import { DEFAULT_RUN_OPTIONS } from './run-spec.js';
+import { DEFAULT_RUN_OPTIONS, fingerprint } from './run-spec.js';
 
 test('a refused --resume names the option that differs, with both values', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fruits-prepare-'));
@@ -27,4 +27,37 @@ test('a refused --resume names the option that differs, with both values', async
     assert.doesNotMatch(e.message, /batch/i, 'batch size does not decide');
     return true;
   });
+});
+
+test('--resume of a finished run with a missing part is refused, _SUCCESS kept, when the input no longer lists what the run read', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fruits-prepare-'));
+  const [input, out] = [join(dir, 'in'), join(dir, 'out')];
+  mkdirSync(join(input, 'a'), { recursive: true });
+  writeFileSync(join(input, 'a', '1.jpg'), 'x');
+  mkdirSync(out, { recursive: true });
+  const options = { ...DEFAULT_RUN_OPTIONS };
+  const sha256 = 'b'.repeat(64);
+  const record = { rows: 1, bytes: 10, sha256: 'c'.repeat(64) };
+  const manifest = {
+    runId: 'r-2',
+    fingerprint: fingerprint(input, options, sha256),
+    input,
+    output: out,
+    createdAt: new Date().toISOString(),
+    options,
+    model: { file: 'm.onnx', sha256 },
+    counts: { listed: 1, features: 1, errors: 0, classes: 1, shards: 1 },
+    parts: [{ shard: 0, images: 1, featurized: { images: 1, errors: 0, timings: {} }, features: record, results: record }],
+    // The digest of another listing: the input changed since the run.
+    planSha256: 'd'.repeat(64),
+  };
+  writeFileSync(join(out, 'manifest.json'), JSON.stringify(manifest));
+  writeFileSync(join(out, '_SUCCESS'), '');
+  const call = { input: openStorage(input), output: openStorage(out), options, model: { path: '/m.onnx', sha256 }, resume: true, overwrite: false };
+  await assert.rejects(prepareRun(call), (e: Error) => {
+    assert.match(e.message, /finished run \(r-2\) with \d+ missing or damaged part\(s\) \(features\/part-00000\.parquet missing.*--resume cannot redo them: the input \S+ is not what the run read .*Restore the input, or use --overwrite/);
+    return true;
+  });
+  assert.ok(existsSync(join(out, '_SUCCESS')), 'nothing is changed');
+  assert.ok(!existsSync(join(out, '_tmp')));
 });
