@@ -3,7 +3,7 @@ import onnxProto from 'onnx-proto';
 const { onnx } = onnxProto;
 
 /** Element types this project writes; values are ONNX TensorProto.DataType codes. */
-export const DataType = { float: 1, uint8: 2, int64: 7, double: 11 } as const;
+export const DataType = { float: 1, uint8: 2, int8: 3, int32: 6, int64: 7, double: 11 } as const;
 export type DataTypeName = keyof typeof DataType;
 
 /** A dimension is a fixed size or a symbolic name (e.g. 'N' for a dynamic batch). */
@@ -11,7 +11,7 @@ export type Dim = number | string;
 
 export type AttributeValue = number | number[] | string | { floats: number[] } | { float: number };
 
-type TensorData = Float32Array | Float64Array | BigInt64Array | Uint8Array;
+type TensorData = Float32Array | Float64Array | BigInt64Array | Uint8Array | Int8Array | Int32Array;
 
 /**
  * Writes an ONNX ModelProto from a few calls, for the small graphs the project generates itself
@@ -23,6 +23,7 @@ export class GraphBuilder {
   private readonly outputs: InstanceType<typeof onnx.ValueInfoProto>[] = [];
   private readonly initializers: InstanceType<typeof onnx.TensorProto>[] = [];
   private nodeCount = 0;
+  private readonly extraOpsets: { domain: string; version: number }[] = [];
 
   constructor(
     private readonly name: string,
@@ -51,11 +52,19 @@ export class GraphBuilder {
     return this;
   }
 
-  node(opType: string, inputs: string[], outputs: string[], attributes: Record<string, AttributeValue> = {}): this {
+  /** Imports another operator set (e.g. `com.microsoft` for onnxruntime's QLinearAdd); the default domain is always imported. */
+  importOpset(domain: string, version: number): this {
+    if (!this.extraOpsets.some((o) => o.domain === domain)) this.extraOpsets.push({ domain, version });
+    return this;
+  }
+
+  /** Adds a node; `domain` is for operators outside the default ONNX domain (import it with `importOpset`). */
+  node(opType: string, inputs: string[], outputs: string[], attributes: Record<string, AttributeValue> = {}, domain?: string): this {
     this.nodes.push(
       onnx.NodeProto.create({
         name: `${opType.toLowerCase()}_${this.nodeCount++}`,
         opType,
+        ...(domain ? { domain } : {}),
         input: inputs,
         output: outputs,
         attribute: Object.entries(attributes).map(([key, value]) => attribute(key, value)),
@@ -68,7 +77,7 @@ export class GraphBuilder {
     const model = onnx.ModelProto.create({
       irVersion: 8,
       producerName: 'fruits',
-      opsetImport: [{ domain: '', version: this.opset }],
+      opsetImport: [{ domain: '', version: this.opset }, ...this.extraOpsets],
       graph: onnx.GraphProto.create({
         name: this.name,
         node: this.nodes,
@@ -85,6 +94,8 @@ function tensorType(data: TensorData): number {
   if (data instanceof Float32Array) return DataType.float;
   if (data instanceof Float64Array) return DataType.double;
   if (data instanceof BigInt64Array) return DataType.int64;
+  if (data instanceof Int8Array) return DataType.int8;
+  if (data instanceof Int32Array) return DataType.int32;
   return DataType.uint8;
 }
 

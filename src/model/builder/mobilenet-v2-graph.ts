@@ -100,14 +100,14 @@ export function buildMobileNetV2Onnx(weights: MobileNetV2Weights, options: Graph
 }
 
 /** Keras names of the ReLU6 layers: `Conv1_relu`, `block_N_expand_relu`, `…_depthwise_relu`, `out_relu`. */
-function reluName(layer: ConvLayerSpec): string {
+export function reluName(layer: ConvLayerSpec): string {
   if (layer.id === 'Conv1') return 'Conv1_relu';
   if (layer.id === 'Conv_1') return 'out_relu';
   return `${layer.id}_relu`;
 }
 
 /** GraphBuilder has no metadata_props; set them on the encoded model (protobuf encoding is deterministic). */
-function withMetadata(bytes: Uint8Array, metadata: Record<string, string>): Uint8Array {
+export function withMetadata(bytes: Uint8Array, metadata: Record<string, string>): Uint8Array {
   const { onnx } = onnxProto;
   const model = onnx.ModelProto.decode(bytes);
   model.metadataProps = Object.entries(metadata).map(([key, value]) => onnx.StringStringEntryProto.create({ key, value }));
