@@ -22,6 +22,11 @@ export interface AppOptions {
   /** Identify requests admitted at once (reading the upload, decoding, waiting, in the model): one more is refused
    * with 503 before its body is read. Default: unbounded here (the identifier's own queue still refuses). */
   maxQueued?: number;
+  /** A refused identify request is answered after this hold (default 1000 ms; 0 = at once), at most
+   * `maxHeldRefusals` at once (default 1000): clients that retry at once then wait on their own connection
+   * instead of crowding the accept queue that /healthz shares. */
+  refusalHoldMs?: number;
+  maxHeldRefusals?: number;
   /** Largest accepted photo, in bytes. */
   maxUploadBytes: number;
   /** Decompression-bomb guard for photos sent with a correction (identify uses the identifier's own). */

@@ -170,6 +170,36 @@ describe('a full queue refuses before reading the upload', () => {
   });
 });
 
+describe('refusals are held, so clients that retry at once do not crowd the accept queue', () => {
+  // Issue 10, item 7: at 400 clients, ~200 refused clients reconnecting at once filled the kernel's accept queue
+  // (one FIFO with /healthz's connections). Before, every 503 came at once.
+  test('a refused upload gets its 503 after the hold; beyond maxHeldRefusals, at once', async () => {
+    const identifier = new HeldIdentifier();
+    identifier.hold = true;
+    const server = await start(identifier, { maxQueued: 1, refusalHoldMs: 600, maxHeldRefusals: 2 });
+    try {
+      const held = postPhoto(`${server.url}/api/identify`, photo);
+      while (identifier.pending < 1) await new Promise((r) => setTimeout(r, 5));
+      const request = 'POST /api/identify HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: 5000000\r\n\r\n';
+      const refused = await Promise.all([raw(server.port, request, 3000), raw(server.port, request, 3000), raw(server.port, request, 3000)]);
+      assert.deepEqual(refused.map((r) => r.status), [503, 503, 503]);
+      for (const r of refused) assert.match(r.headers, /retry-after: 2/i);
+      const times = refused.map((r) => r.ms).sort((a, b) => a - b);
+      assert.ok(times[0] < 400, `the refusal beyond the 2 held came at once (${times.map((t) => t.toFixed(0)).join(', ')} ms)`);
+      assert.ok(times[1] >= 550 && times[2] >= 550, `two refusals were held ~600 ms (${times.map((t) => t.toFixed(0)).join(', ')} ms)`);
+      const t0 = performance.now();
+      const health = await fetch(`${server.url}/healthz`, { signal: AbortSignal.timeout(1000) });
+      assert.equal(health.status, 200);
+      assert.ok(performance.now() - t0 < 1000);
+      identifier.release();
+      assert.equal((await held).status, 200);
+    } finally {
+      identifier.release();
+      await server.close();
+    }
+  });
+});
+
 describe('feedback/ is bounded', () => {
   const correction = { correctClass: 'Class B 1' };
 

@@ -15,10 +15,19 @@ export function registerIdentify(app: Hono, options: AppOptions): void {
   // 0.5 → 1.4 GB). Refused ones cost a header parse; Connection: close drops the rest of their body.
   let admitted = 0;
   const limit = options.maxQueued ?? Infinity;
+  // Refused requests are answered after a short hold, not at once. Clients that retry as soon as they get their
+  // 503 (autocannon, a script, an impatient app) reconnect at once, and the kernel's accept queue is one FIFO for
+  // every connection: at 400 clients and --queue 200, `ss` showed ~200 connections waiting there (of 511)
+  // throughout the burst, and a /healthz connection waited 7-18 s behind them although the event loop never
+  // stalled for more than 0.3 s. Held, a refused client waits on its own accepted connection (its body unread),
+  // so the accept queue stays short. At most `maxHeld` at once; beyond, the answer is immediate.
+  const hold = new RefusalHold(options.refusalHoldMs ?? DEFAULT_REFUSAL_HOLD_MS, options.maxHeldRefusals ?? DEFAULT_MAX_HELD_REFUSALS);
   app.post('/api/identify', async (c) => {
     // The identifier's own count too: a request that timed out here may still hold its place there.
     if (admitted >= limit || options.identifier.pending >= limit) {
-      throw new HttpError(503, 'busy', `${Math.max(admitted, options.identifier.pending)} photos are already being identified; try again in a few seconds`, { 'Retry-After': '2', Connection: 'close' });
+      const busy = new HttpError(503, 'busy', `${Math.max(admitted, options.identifier.pending)} photos are already being identified; try again in a few seconds`, { 'Retry-After': '2', Connection: 'close' });
+      await hold.wait();
+      throw busy;
     }
     admitted++;
     try {
@@ -36,6 +45,30 @@ export function registerIdentify(app: Hono, options: AppOptions): void {
   app.all('/api/identify', () => {
     throw new HttpError(405, 'bad-request', 'use POST with a photo', { Allow: 'POST' });
   });
+}
+
+/** How long a refused identify request is held before its 503 (see registerIdentify), and how many at once. */
+export const DEFAULT_REFUSAL_HOLD_MS = 1000;
+export const DEFAULT_MAX_HELD_REFUSALS = 1000;
+
+/** A bounded number of refusals waiting out their hold. */
+class RefusalHold {
+  private held = 0;
+
+  constructor(
+    private readonly ms: number,
+    private readonly max: number,
+  ) {}
+
+  async wait(): Promise<void> {
+    if (this.ms <= 0 || this.held >= this.max) return;
+    this.held++;
+    try {
+      await new Promise((resolve) => setTimeout(resolve, this.ms));
+    } finally {
+      this.held--;
+    }
+  }
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
