@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 import { openFruitDirectory } from '../../app/fruit-directory.js';
 import { createApp, DEFAULT_LIMITS, startServer } from '../../app/server.js';
 import { DEFAULT_THRESHOLDS } from '../../classifier/decision.js';
-import { Identifier, type Method } from '../../classifier/identifier.js';
+import type { Method } from '../../classifier/identifier.js';
+import { ThreadedIdentifier } from '../../app/identifier-thread.js';
 import { openStorage } from '../../storage/open-storage.js';
 import { UsageError, type Command } from '../command.js';
 import { intOption } from '../options.js';
@@ -90,8 +91,9 @@ export const serveCommand: Command = {
     const queue = intOption('queue', values.queue, 200);
     const feedbackMaxMb = positiveNumberOption('feedback-max-mb', values['feedback-max-mb']) ?? DEFAULT_LIMITS.feedbackMaxBytes / 1024 / 1024;
     const run = openStorage(values.run);
-    const identifier = await Identifier.open({
-      run,
+    // In its own thread: the model's synchronous runs must not hold up accepting connections (see identifier-thread.ts).
+    const identifier = await ThreadedIdentifier.open({
+      run: values.run,
       model: values.model,
       threads: intOption('threads', values.threads, defaultThreads()),
       maxPixels: values['max-pixels'] ? intOption('max-pixels', values['max-pixels'], 1) : undefined,
@@ -127,8 +129,8 @@ export const serveCommand: Command = {
       throw new Error(`cannot listen on ${values.host}:${port}: ${(error as Error).message}`);
     }
     log(
-      `fruit app on ${server.url}  (run ${identifier.runId}: ${identifier.references.rows} images, ${identifier.classes.length} classes; ` +
-        `model sha256 ${identifier.modelSha256.slice(0, 12)}…; classifier ${identifier.classifierSource === 'cache' ? 'from cache' : 'trained now'})`,
+      `fruit app on ${server.url}  (run ${identifier.runId}: ${identifier.info.referenceRows} images, ${identifier.classes.length} classes; ` +
+        `model sha256 ${identifier.modelSha256.slice(0, 12)}…; classifier ${identifier.info.classifierSource === 'cache' ? 'from cache' : 'trained now'})`,
     );
     if (values.host === '0.0.0.0') for (const address of lanAddresses()) log(`  on your network: http://${address}:${server.port}`);
     if (rateLimitPerMinute === 0) log('  rate limit: off');

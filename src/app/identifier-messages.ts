@@ -1,0 +1,33 @@
+import type { Identification, IdentifierOptions, Method } from '../classifier/identifier.js';
+import type { ImageDecodeError } from '../images/errors.js';
+
+/** Messages from the server's thread to the identifier thread. */
+export type ToThread = { type: 'identify'; id: number; bytes: Uint8Array; method?: Method } | { type: 'close' };
+
+/** Messages back. */
+export type FromThread =
+  | { type: 'log'; line: string }
+  | { type: 'ready'; info: ThreadedIdentifierInfo }
+  | { type: 'failed'; error: ThreadError }
+  | { type: 'result'; id: number; result: Identification }
+  | { type: 'error'; id: number; error: ThreadError };
+
+/** An error as plain data: structured clone keeps neither the class nor its extra fields. */
+export type ThreadError =
+  | { kind: 'decode'; message: string; reason: ImageDecodeError['reason'] }
+  | { kind: 'queue-full'; message: string; retryAfterSeconds: number }
+  | { kind: 'closed'; message: string }
+  | { kind: 'other'; name: string; message: string; stack?: string };
+
+/** What `fruits serve` reports about the identifier it opened. */
+export interface ThreadedIdentifierInfo {
+  runId: string;
+  modelSha256: string;
+  classes: string[];
+  maxPixels: number;
+  referenceRows: number;
+  classifierSource: 'cache' | 'trained';
+}
+
+/** The options of `Identifier.open` that cross to the thread: plain data, the run as a path or URI. */
+export type ThreadedIdentifierOptions = Omit<IdentifierOptions, 'run' | 'log'> & { run: string; log?: (line: string) => void };
