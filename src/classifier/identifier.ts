@@ -13,7 +13,7 @@ import { probeLogits, softmax } from './probe.js';
 import { loadReferenceSet, residualsOf, type ReferenceSet } from './reference-set.js';
 import { loadOrTrainClassifier, type TrainedClassifier } from './trained-classifier.js';
 import { normalizeRows, transpose } from './vectors.js';
-import { combineViews, decodeSceneClassifier, fruitGroups, rankFruits, type SceneClassifier } from './scene-classifier.js';
+import { combineViews, decodeSceneClassifier, fruitGroups, rankFruits, sceneProbabilities, type SceneClassifier } from './scene-classifier.js';
 import { decodeForViews, renderView, viewBoxes, type ViewBox } from './views.js';
 import { layout } from '../dataset/layout.js';
 
@@ -208,8 +208,9 @@ export class Identifier {
     const decodeMs = performance.now() - started;
     const outputs = await Promise.all(views.map((view) => this.queue.push(view)));
     const classCount = scene.classes.length;
-    const probs = new Float32Array(boxes.length * classCount);
-    outputs.forEach(({ output }, v) => probs.set(softmax(probeLogits(scene.probe, output.features), scene.probe.temperature), v * classCount));
+    const features = new Float32Array(boxes.length * this.featurizer.featureDim);
+    outputs.forEach(({ output }, v) => features.set(output.features, v * this.featurizer.featureDim));
+    const probs = sceneProbabilities(scene, features, boxes.length);
     const { combined, bestView } = combineViews(probs, boxes.length, classCount);
     // The fruit is answered (its varieties summed), named by its likeliest variety; alternatives are other fruits.
     this.sceneGroups ??= fruitGroups(classCount, scene.fruits);

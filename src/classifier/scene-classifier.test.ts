@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { calibrateThreshold, combineViews, decodeSceneClassifier, encodeSceneClassifier, fruitGroups, rankFruits, SCENE_CLASSIFIER_FORMAT, topK } from './scene-classifier.js';
+import { calibrateThreshold, combineViews, decodeSceneClassifier, encodeSceneClassifier, fruitGroups, rankFruits, SCENE_CLASSIFIER_FORMAT, sceneProbabilities, topK } from './scene-classifier.js';
 
 test('calibrateThreshold: the lowest score whose precision (of all answers at or above it) reaches the target', () => {
   const scores = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4];
@@ -62,4 +62,17 @@ test('topK by fruit counts a sibling variety as right', () => {
   const probs = Float32Array.from([0.5, 0.2, 0.3]);
   assert.deepEqual(topK(probs, Int32Array.from([1]), 3), { top1: 0, top5: 1 });
   assert.deepEqual(topK(probs, Int32Array.from([1]), 3, groups), { top1: 1, top5: 1 });
+});
+
+test('a classifier with an MLP head round-trips through its file and answers with the MLP, not the probe', () => {
+  const probe = { dim: 2, classCount: 2, weights: Float32Array.from([1, 0, 0, 1]), bias: Float32Array.from([0, 0]), temperature: 1 };
+  // The MLP swaps the classes: hidden = relu(x), logits = hidden · [[0, 5], [5, 0]].
+  const mlp = { dim: 2, hidden: 2, classCount: 2, w1: Float32Array.from([1, 0, 0, 1]), b1: Float32Array.from([0, 0]), w2: Float32Array.from([0, 5, 5, 0]), b2: Float32Array.from([0, 0]), temperature: 1 };
+  const x = Float32Array.from([1, 0]);
+  assert.ok(sceneProbabilities({ probe }, x, 1)[0] > 0.5);
+  const c = { format: SCENE_CLASSIFIER_FORMAT, runId: 'r', modelSha256: 's', createdAt: 't', classes: ['a', 'b'], probe, mlp, views: [], threshold: 0.3, targetPrecision: 0.9, augmentKey: 'k' } as const;
+  const back = decodeSceneClassifier(encodeSceneClassifier({ ...c, classes: [...c.classes], views: [] }));
+  assert.deepEqual([...back.mlp!.w2], [0, 5, 5, 0]);
+  const p = sceneProbabilities(back, x, 1);
+  assert.ok(p[1] > 0.99, `MLP answer ${p[1]}`);
 });

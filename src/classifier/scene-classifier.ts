@@ -4,7 +4,8 @@
  * probabilities are averaged. Hyper-parameters and the "not sure" threshold are chosen on held-out augmented
  * scenes (whole reference images held out, scenes of them never trained on), never on real photos.
  */
-import { fitTemperature, probeLogitsBatch, softmax, trainProbe, type LinearProbe } from './probe.js';
+import { mlpLogits, trainMlp, type MlpHead, type MlpTrainingOptions } from './mlp.js';
+import { fitTemperature, probeLogits, probeLogitsBatch, softmax, trainProbe, type LinearProbe } from './probe.js';
 import { DEFAULT_VIEW_SCALES, type ViewScale } from './views.js';
 
 export const SCENE_CLASSIFIER_FORMAT = 'fruits-scene-classifier/1';
@@ -17,6 +18,8 @@ export interface SceneClassifier {
   classes: string[];
   /** Folded standardisation, 1280 × classes; `temperature` fitted on the validation scenes. */
   probe: LinearProbe;
+  /** When it won on the validation scenes: the MLP head, used instead of the probe (see sceneProbabilities). */
+  mlp?: MlpHead;
   views: ViewScale[];
   /** The combined (view-averaged) top probability from which the app answers instead of "not sure". */
   threshold: number;
@@ -37,7 +40,11 @@ export interface LabelledRows {
 }
 
 export interface TrainingCandidate {
+  head: 'linear' | 'mlp';
+  /** L2 penalty (linear) or weight decay (MLP). */
   l2: number;
+  /** Hidden units of the MLP. */
+  hidden?: number;
   valTop1: number;
   valTop5: number;
   trainMs: number;
@@ -113,13 +120,48 @@ export async function selectProbe(
     const trainMs = performance.now() - t0;
     const probs = softmaxRows(await probeLogitsBatch(probe, validation.features, validation.rows, options.threads), validation.rows, classCount, 1);
     const { top1, top5 } = topK(probs, validation.labels, classCount, options.groups);
-    candidates.push({ l2, valTop1: top1, valTop5: top5, trainMs: Math.round(trainMs) });
+    candidates.push({ head: 'linear', l2, valTop1: top1, valTop5: top5, trainMs: Math.round(trainMs) });
     options.log?.(`  L2 ${l2}: validation scenes top-1 ${(top1 * 100).toFixed(1)} %, top-5 ${(top5 * 100).toFixed(1)} %${options.groups ? ' (by fruit)' : ''} (${(trainMs / 1000).toFixed(1)} s)`);
     if (!best || top1 >= best.top1) best = { probe, top1 };
   }
   const logits = await probeLogitsBatch(best!.probe, validation.features, validation.rows, options.threads);
   best!.probe.temperature = fitTemperature(logits, validation.labels, classCount, [0.25, 10]);
   return { probe: best!.probe, candidates };
+}
+
+/**
+ * The best linear probe (selectProbe), then an MLP head on the same rows; the MLP is kept only when it beats the
+ * probe's validation top-1, and its temperature is fitted on the validation rows too.
+ */
+export async function selectHead(
+  train: LabelledRows,
+  validation: LabelledRows,
+  dim: number,
+  classCount: number,
+  options: Parameters<typeof selectProbe>[4] & { mlp?: Partial<MlpTrainingOptions> | false },
+): Promise<{ probe: LinearProbe; mlp?: MlpHead; candidates: TrainingCandidate[] }> {
+  const { probe, candidates } = await selectProbe(train, validation, dim, classCount, options);
+  if (options.mlp === false) return { probe, candidates };
+  const t0 = performance.now();
+  const mlp = await trainMlp(train.features, train.rows, dim, train.labels, classCount, { threads: options.threads, seed: options.seed, ...options.mlp });
+  const trainMs = performance.now() - t0;
+  const logits = mlpLogits(mlp, validation.features, validation.rows);
+  const { top1, top5 } = topK(softmaxRows(logits, validation.rows, classCount, 1), validation.labels, classCount, options.groups);
+  candidates.push({ head: 'mlp', l2: options.mlp?.weightDecay ?? 1e-4, hidden: mlp.hidden, valTop1: top1, valTop5: top5, trainMs: Math.round(trainMs) });
+  options.log?.(`  MLP ${mlp.hidden}: validation scenes top-1 ${(top1 * 100).toFixed(1)} %, top-5 ${(top5 * 100).toFixed(1)} %${options.groups ? ' (by fruit)' : ''} (${(trainMs / 1000).toFixed(1)} s)`);
+  const bestLinear = Math.max(...candidates.filter((c) => c.head === 'linear').map((c) => c.valTop1));
+  if (!(top1 > bestLinear)) return { probe, candidates };
+  mlp.temperature = fitTemperature(logits, validation.labels, classCount, [0.25, 10]);
+  return { probe, mlp, candidates };
+}
+
+/** Class probabilities (rows × classes) of features under the classifier's head (the MLP when it has one). */
+export function sceneProbabilities(scene: Pick<SceneClassifier, 'probe' | 'mlp'>, features: Float32Array, rows: number): Float32Array {
+  if (scene.mlp) return softmaxRows(mlpLogits(scene.mlp, features, rows), rows, scene.mlp.classCount, scene.mlp.temperature);
+  const { dim, classCount } = scene.probe;
+  const out = new Float32Array(rows * classCount);
+  for (let r = 0; r < rows; r++) out.set(softmax(probeLogits(scene.probe, features.subarray(r * dim, (r + 1) * dim)), scene.probe.temperature), r * classCount);
+  return out;
 }
 
 /** softmax of each row of logits at a temperature. */
@@ -208,20 +250,31 @@ export function rankFruits(probs: ArrayLike<number>, groups: Int32Array, k = 5):
     .map(([g, score]) => ({ classIndex: best.get(g)!, score }));
 }
 
+const base64 = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+
+function floats(text: string, length: number, what: string): Float32Array {
+  const bytes = Buffer.from(text, 'base64');
+  const out = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  if (out.length !== length) throw new Error(`classifier ${what} do not match its dimensions`);
+  return out;
+}
+
 export function encodeSceneClassifier(c: SceneClassifier): string {
   return JSON.stringify({
     ...c,
-    probe: { ...c.probe, weights: Buffer.from(c.probe.weights.buffer, c.probe.weights.byteOffset, c.probe.weights.byteLength).toString('base64'), bias: Array.from(c.probe.bias) },
+    probe: { ...c.probe, weights: base64(c.probe.weights), bias: Array.from(c.probe.bias) },
+    ...(c.mlp ? { mlp: { ...c.mlp, w1: base64(c.mlp.w1), b1: base64(c.mlp.b1), w2: base64(c.mlp.w2), b2: base64(c.mlp.b2) } } : {}),
   });
 }
 
 export function decodeSceneClassifier(text: string): SceneClassifier {
-  const raw = JSON.parse(text) as Omit<SceneClassifier, 'probe'> & { probe: Omit<LinearProbe, 'weights' | 'bias'> & { weights: string; bias: number[] } };
+  type EncodedMlp = Omit<MlpHead, 'w1' | 'b1' | 'w2' | 'b2'> & { w1: string; b1: string; w2: string; b2: string };
+  const raw = JSON.parse(text) as Omit<SceneClassifier, 'probe' | 'mlp'> & { probe: Omit<LinearProbe, 'weights' | 'bias'> & { weights: string; bias: number[] }; mlp?: EncodedMlp };
   if (raw.format !== SCENE_CLASSIFIER_FORMAT) throw new Error(`not a ${SCENE_CLASSIFIER_FORMAT} file (format ${String(raw.format)})`);
-  const bytes = Buffer.from(raw.probe.weights, 'base64');
-  const weights = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  if (weights.length !== raw.probe.dim * raw.probe.classCount) throw new Error('classifier weights do not match its dimensions');
-  return { ...raw, views: raw.views ?? DEFAULT_VIEW_SCALES, probe: { ...raw.probe, weights, bias: Float32Array.from(raw.probe.bias) } };
+  const weights = floats(raw.probe.weights, raw.probe.dim * raw.probe.classCount, 'weights');
+  const m = raw.mlp;
+  const mlp = m ? { ...m, w1: floats(m.w1, m.dim * m.hidden, 'MLP weights'), b1: floats(m.b1, m.hidden, 'MLP biases'), w2: floats(m.w2, m.hidden * m.classCount, 'MLP weights'), b2: floats(m.b2, m.classCount, 'MLP biases') } : undefined;
+  return { ...raw, views: raw.views ?? DEFAULT_VIEW_SCALES, probe: { ...raw.probe, weights, bias: Float32Array.from(raw.probe.bias) }, mlp };
 }
 
 function round(x: number): number {

@@ -21,7 +21,6 @@ import type { RunSpec } from '../pipeline/run-spec.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { Catalog } from '../catalog/catalog.js';
-import { probeLogits, softmax } from './probe.js';
 import { loadReferenceSet } from './reference-set.js';
 import {
   calibrateThreshold,
@@ -30,8 +29,8 @@ import {
   encodeSceneClassifier,
   fruitGroups,
   rankFruits,
-  selectProbe,
-  softmaxRows,
+  sceneProbabilities,
+  selectHead,
   SCENE_CLASSIFIER_FORMAT,
   type CoveragePoint,
   type LabelledRows,
@@ -52,6 +51,8 @@ export interface TrainOptions {
   model?: string;
   /** Precision the "not sure" threshold is chosen for, on validation scenes seen through the views. */
   targetPrecision?: number;
+  /** false: the linear probe only (the MLP head is not tried). */
+  mlp?: false;
   /** Validation scenes rendered at photo size and classified through the views, for the threshold. */
   calibrationScenes?: number;
   hooks?: RunHooks;
@@ -64,7 +65,7 @@ export interface TrainingReport {
   augment: AugmentSpec & { key: string; scenes: number; wallMs: number; msPerScene: number; shardsReused: number };
   rows: { references: number; scenes: number; feedback: number; validationScenes: number };
   candidates: TrainingCandidate[];
-  chosen: { l2: number; temperature: number };
+  chosen: { head: 'linear' | 'mlp'; l2: number; temperature: number };
   validation: { sceneTop1: number; sceneTop5: number; servedTop1: number; servedTop5: number; scenes: number };
   threshold: { value: number; targetPrecision: number; curve: CoveragePoint[] };
   trainMs: number;
@@ -115,8 +116,21 @@ export async function train(options: TrainOptions): Promise<TrainingReport> {
   log(`augment: ${spec.perImage} scenes per reference, ${todo.length} of ${shards.length} parts to do` + (backgroundFiles.length ? `, ${backgroundFiles.length} background photos` : ''));
   const runSpec = specOf(manifest, run.uri);
   const engine = new LocalEngine({ modelPath, workers: options.workers, threads: 1 });
-  const augmented = spec.perImage > 0 ? await engine.augment(runSpec, todo, { spec, backgroundFiles }, options.hooks) : { results: [], wallMs: 0 };
-  for (const r of augmented.results) await run.write(augmentedMarker(r.shard), JSON.stringify({ key, scenes: r.scenes }));
+  // Each part's marker is written as soon as the part is: an interrupted train keeps every finished part.
+  const markers: Promise<void>[] = [];
+  const hooks: RunHooks = {
+    ...options.hooks,
+    onEvent: (event) => {
+      if (event.type === 'shard-done' && event.stage === 'augment') markers.push(run.write(augmentedMarker(event.shard), JSON.stringify({ key })));
+      options.hooks?.onEvent?.(event);
+    },
+  };
+  let augmented: Awaited<ReturnType<LocalEngine['augment']>> = { results: [], wallMs: 0 };
+  try {
+    if (spec.perImage > 0) augmented = await engine.augment(runSpec, todo, { spec, backgroundFiles }, hooks);
+  } finally {
+    await Promise.all(markers);
+  }
   const madeScenes = augmented.results.reduce((n, r) => n + r.scenes, 0);
   const stageMs = (k: keyof (typeof augmented.results)[number]['timings']) => augmented.results.reduce((n, r) => n + r.timings[k], 0);
   if (madeScenes > 0) {
@@ -133,14 +147,14 @@ export async function train(options: TrainOptions): Promise<TrainingReport> {
   const trainRows = concatRows([refRows, scenes.train, feedback], dim, [1, 1, FEEDBACK_WEIGHT]);
   const validation = scenes.validation.rows > 0 ? scenes.validation : pick(references.features!, references.labels, range(references.rows).filter((r) => isValidationSource(references.paths[r])), dim);
   log(`train: ${trainRows.rows} rows (${refRows.rows} references, ${scenes.train.rows} scenes, ${feedback.rows} corrections ×${FEEDBACK_WEIGHT}); validation ${validation.rows} scenes`);
-  const { probe, candidates } = await selectProbe(trainRows, validation, dim, references.classes.length, { l2: [1e-4, 1e-3, 1e-2], epochs: 8, threads, seed: spec.seed, groups, log });
-  const chosen = candidates.find((c) => probe && c.valTop1 === Math.max(...candidates.map((x) => x.valTop1)));
+  const { probe, mlp, candidates } = await selectHead(trainRows, validation, dim, references.classes.length, { l2: [1e-3, 1e-2, 3e-2], epochs: 8, threads, seed: spec.seed, groups, log, mlp: options.mlp === false ? false : {} });
+  const chosen = candidates.find((c) => c.head === (mlp ? 'mlp' : 'linear') && c.valTop1 === Math.max(...candidates.filter((x) => x.head === (mlp ? 'mlp' : 'linear')).map((x) => x.valTop1)));
 
   // The threshold: validation sources rendered as larger scenes and seen through the served views.
   const calibration = await calibrateOnViews(references, scenes.validationSources.length ? scenes.validationSources : references.paths.filter(isValidationSource), {
     manifest,
     modelPath,
-    probe,
+    head: { probe, mlp },
     classIndex,
     groups,
     count: options.calibrationScenes ?? 600,
@@ -159,6 +173,7 @@ export async function train(options: TrainOptions): Promise<TrainingReport> {
     createdAt: new Date().toISOString(),
     classes: references.classes,
     probe,
+    ...(mlp ? { mlp } : {}),
     views: DEFAULT_VIEW_SCALES,
     threshold,
     targetPrecision,
@@ -173,7 +188,7 @@ export async function train(options: TrainOptions): Promise<TrainingReport> {
     augment: { ...spec, key, scenes: scenesTotal, wallMs: Math.round(augmented.wallMs), msPerScene: madeScenes ? round(augmented.wallMs / madeScenes) : 0, shardsReused: shards.length - todo.length },
     rows: { references: refRows.rows, scenes: scenes.train.rows, feedback: feedback.rows, validationScenes: validation.rows },
     candidates,
-    chosen: { l2: chosen?.l2 ?? NaN, temperature: round(probe.temperature) },
+    chosen: { head: mlp ? 'mlp' : 'linear', l2: chosen?.l2 ?? NaN, temperature: round((mlp ?? probe).temperature) },
     validation: { sceneTop1: round(chosen?.valTop1 ?? NaN), sceneTop5: round(chosen?.valTop5 ?? NaN), servedTop1: round(calibration.top1), servedTop5: round(calibration.top5), scenes: calibration.scores.length },
     threshold: { value: threshold, targetPrecision, curve },
     trainMs: Math.round(performance.now() - started),
@@ -300,7 +315,7 @@ async function loadFeedback(run: Storage, modelPath: string, manifest: Manifest,
 async function calibrateOnViews(
   references: Awaited<ReturnType<typeof loadReferenceSet>>,
   sources: string[],
-  o: { manifest: Manifest; modelPath: string; probe: SceneClassifier['probe']; classIndex: Map<string, number>; groups: Int32Array; count: number; seed: number; threads: number; input: Storage },
+  o: { manifest: Manifest; modelPath: string; head: Pick<SceneClassifier, 'probe' | 'mlp'>; classIndex: Map<string, number>; groups: Int32Array; count: number; seed: number; threads: number; input: Storage },
 ): Promise<{ scores: number[]; correct: boolean[]; top1: number; top5: number }> {
   const rng = createRng(seedFor(o.seed, 'calibration'));
   const labelOf = new Map(references.paths.map((p, i) => [p, references.labels[i]]));
@@ -315,7 +330,6 @@ async function calibrateOnViews(
   const norm = normalisation(extractor.info.preprocessing, extractor.info.layout);
   const size = extractor.info.inputSize;
   const classCount = references.classes.length;
-  const dim = extractor.info.featureDim;
   const decode = async (path: string): Promise<RgbImage> => {
     const d = await decodeImage(await o.input.read(path), { size: o.manifest.options.imageSize, maxPixels: o.manifest.options.maxPixels });
     return { width: d.rgbWidth, height: d.rgbHeight, data: d.rgb };
@@ -336,9 +350,8 @@ async function calibrateOnViews(
       const batch = new Float32Array(boxes.length * size * size * 3);
       boxes.forEach((box, i) => writeImageInto(batch, i, { format: 'jpeg', width: size, height: size, rgb: Buffer.from(renderView(image, box, size)), rgbWidth: size, rgbHeight: size }, size, norm));
       const features = Float32Array.from(await extractor.extract(batch, boxes.length));
-      // In JS, as the app does (Identifier): an onnxruntime session per scene cost more than the 14 products.
-      const probs = new Float32Array(boxes.length * classCount);
-      for (let v = 0; v < boxes.length; v++) probs.set(softmax(probeLogits(o.probe, features.subarray(v * dim, (v + 1) * dim)), o.probe.temperature), v * classCount);
+      // In JS, as the app does (Identifier): an onnxruntime session per scene cost more than the products.
+      const probs = sceneProbabilities(o.head, features, boxes.length);
       const { combined } = combineViews(probs, boxes.length, classCount);
       // Scored as the app answers: the fruit (varieties summed), right when it is the scene's fruit.
       const ranked = rankFruits(combined, o.groups);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { decodeParquet, readStringColumn, readVectorColumn } from '../../src/dataset/parquet.js';
-import { runCli } from '../support/cli.js';
+import { runCli, signalWhenExists } from '../support/cli.js';
 import { syntheticRun, type SyntheticRun } from './support/runs.js';
 import { rmSync } from 'node:fs';
 
@@ -57,6 +57,19 @@ describe('fruits train', () => {
     const other = await train('--augment', '2', '--seed', '2');
     assert.equal(other.code, 0, other.stderr);
     assert.notDeepEqual(features(readFileSync(join(s.run, 'augmented', 'part-00001.parquet'))), features(first[1]));
+  });
+
+  test('an interrupted train exits 130 and keeps the parts it finished: the next one does only the rest', async () => {
+    rmSync(join(s.run, 'augmented'), { recursive: true, force: true });
+    // 8 scenes per reference: a part takes seconds, so the signal lands while the second is being made.
+    const stopped = await runCli(['train', '--run', s.run, '--model', s.model, '--workers', '1', '--threads', '1', '--augment', '8'], {
+      onSpawn: signalWhenExists(join(s.run, 'augmented', '_done', 'part-00000.json'), 'SIGINT'),
+    });
+    assert.equal(stopped.code, 130, stopped.stderr);
+    const again = await train('--augment', '8');
+    assert.equal(again.code, 0, again.stderr);
+    const report = JSON.parse(readFileSync(join(s.run, 'classifier', 'report.json'), 'utf8'));
+    assert.equal(report.augment.shardsReused, 1, 'the part finished before the interrupt is kept');
   });
 
   test('corrections under feedback/ become references: photos the classifier got wrong are then recognised', async () => {

@@ -10,13 +10,15 @@ const HELP = `Usage: fruits train --run <run> [options]
 Trains the app's classifier for real photos on a finished run of \`fruits extract\`:
   1. augment: every reference image becomes N scenes — the fruit cut out of its white background and pasted
      on a surface (procedural wood, cloth, stone, gradients…, or photos from --backgrounds) at 20–90 % of the
-     frame, rotated, flipped, sometimes in piles or groups, partly hidden or cut by the frame edge, with
+     frame, rotated, flipped, sometimes in piles, groups or crates filling the frame, partly hidden or cut by the frame edge, with
      lighting, colour temperature, blur, noise and JPEG compression — featurized by the same model on every
      core. Written to <run>/augmented/part-NNNNN.parquet (source, label, params, features), 24 example
      scenes to <run>/augmented/examples/. Resumable: parts made with the same settings are kept.
   2. train: a softmax probe on the standardised 1280-d features of the references, the scenes and the
      corrections users sent from the app (<run>/feedback/, weighted ×20), L2 chosen on the scenes of
-     held-out reference images (1 in 10, never trained on).
+     held-out reference images (1 in 10, never trained on); then a small MLP head (512 hidden units) on
+     the same rows, kept instead of the probe only when it is better on those scenes. Scored by fruit,
+     as the app answers: the varieties of a fruit (15 apples, 10 pears…) count as one answer.
   3. calibrate: held-out references rendered as photo-sized scenes, seen through the app's views and
      averaged as the app does; the "not sure" threshold is the lowest score whose precision reaches
      --precision on them.
@@ -101,7 +103,7 @@ export const trainCommand: Command = {
           `(augmentation ${(report.augment.wallMs / 1000).toFixed(0)} s, ${report.augment.msPerScene} ms per scene)\n` +
           `validation scenes: top-1 ${pct(report.validation.sceneTop1)}, top-5 ${pct(report.validation.sceneTop5)}; through the app's views: ` +
           `top-1 ${pct(report.validation.servedTop1)}, top-5 ${pct(report.validation.servedTop5)}\n` +
-          `answers from a score of ${report.threshold.value} (precision ${report.threshold.targetPrecision} on validation scenes); L2 ${report.chosen.l2}, temperature ${report.chosen.temperature}\n` +
+          `answers from a score of ${report.threshold.value} (precision ${report.threshold.targetPrecision} on validation scenes); ${report.chosen.head === 'mlp' ? 'MLP head' : `linear probe, L2 ${report.chosen.l2}`}, temperature ${report.chosen.temperature}\n` +
           `written: ${values.run}/classifier/model.json, classifier/report.json\n`,
       );
       return 0;
