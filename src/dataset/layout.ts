@@ -17,6 +17,8 @@ export const layout = {
   /** The classifier trained for real photos (fruits train) and its report. */
   trainedClassifier: 'classifier/model.json',
   trainingReport: 'classifier/report.json',
+  /** The folder of each kind of part, for listings (every key above starts with its folder). */
+  folders: { features: 'features/', results: 'results/', errors: 'errors/', pca: 'pca/', moments: '_tmp/moments/' },
   pcaModel: 'pca/model.json',
   manifest: 'manifest.json',
   success: '_SUCCESS',

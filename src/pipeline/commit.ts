@@ -119,7 +119,7 @@ export async function commitRun(output: Storage, input: CommitInput): Promise<Ma
  */
 async function recordParts(output: Storage, plan: Plan, results: FeaturizeResult[]): Promise<ShardRecord[]> {
   const listed = new Map<string, number>();
-  for (const prefix of ['features/', 'errors/']) for await (const entry of output.list(prefix)) listed.set(entry.key, entry.size);
+  for (const prefix of [layout.folders.features, layout.folders.errors]) for await (const entry of output.list(prefix)) listed.set(entry.key, entry.size);
   const problems: PartProblem[] = [];
   const part = async (key: string, recorded: PartRecord | undefined, rows: number): Promise<PartRecord> => {
     if (recorded) {

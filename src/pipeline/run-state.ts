@@ -56,7 +56,7 @@ export async function discardResults(output: Storage, plan: Plan): Promise<void>
  * results part (projected from the old features) are deleted here, so every engine and every worker redoes it.
  */
 export async function pendingFeaturize(output: Storage, plan: Plan, options: { needMoments: boolean }): Promise<Pending> {
-  const moments = options.needMoments ? await sizes(output, '_tmp/moments/') : undefined;
+  const moments = options.needMoments ? await sizes(output, layout.folders.moments) : undefined;
   const problems: PartProblem[] = [];
   const pending = await mapLimited(plan.shards, READ_CONCURRENCY, async ({ index }) => {
     const marker = await readMarker(output, index);
@@ -94,7 +94,7 @@ export async function unprojectedShards(output: Storage, plan: Plan): Promise<nu
  * number of rows than the shard's features (deleted here, so no engine skips it).
  */
 export async function pendingProject(output: Storage, plan: Plan): Promise<Pending> {
-  const listed = await sizes(output, 'results/');
+  const listed = await sizes(output, layout.folders.results);
   const problems: PartProblem[] = [];
   const pending = await mapLimited(plan.shards, READ_CONCURRENCY, async ({ index }) => {
     const key = layout.results(index);

@@ -71,7 +71,7 @@ export async function verifyRun(output: Storage, manifest: Manifest): Promise<Ve
     }
     rows = total;
     if (refeaturize.size === 0 && total !== manifest.counts.features) {
-      problems.push({ key: 'features/', problem: `holds ${total} rows, the manifest counts ${manifest.counts.features}` });
+      problems.push({ key: layout.folders.features, problem: `holds ${total} rows, the manifest counts ${manifest.counts.features}` });
     }
   }
   const pcaDamaged = !(await checkPcaModel(output, manifest, problems));
@@ -121,7 +121,8 @@ async function checkPcaModel(output: Storage, manifest: Manifest, problems: Part
 export async function listedProblems(output: Storage, manifest: Manifest): Promise<PartProblem[]> {
   if (!manifest.parts) return [];
   const listed = new Map<string, number>();
-  for (const prefix of ['features/', 'results/', 'errors/', 'pca/']) for await (const entry of output.list(prefix)) listed.set(entry.key, entry.size);
+  const { features, results, errors, pca } = layout.folders;
+  for (const prefix of [features, results, errors, pca]) for await (const entry of output.list(prefix)) listed.set(entry.key, entry.size);
   const expected: [string, number][] = manifest.parts.flatMap((s) => [
     [layout.features(s.shard), s.features.bytes] as [string, number],
     [layout.results(s.shard), s.results.bytes] as [string, number],
