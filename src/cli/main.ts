@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { GlobPatternError } from '../pipeline/glob.js';
 import { UsageError, type Command } from './command.js';
 import { commands } from './commands/index.js';
 import { applyStorageFlags, STORAGE_FLAGS_HELP } from './storage-flags.js';
@@ -59,11 +60,12 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /**
- * A bad call, as one line: our UsageError, or node:util parseArgs's TypeError (unknown option, missing or
- * dash-leading value), whose multi-line text otherwise came out as a raw TypeError with exit code 1.
+ * A bad call, as one line: our UsageError, a malformed --glob (found when the input is checked, before anything is
+ * read or written), or node:util parseArgs's TypeError (unknown option, missing or dash-leading value), whose
+ * multi-line text otherwise came out as a raw TypeError with exit code 1.
  */
 function usageMessage(error: unknown): string | undefined {
-  if (error instanceof UsageError) return error.message;
+  if (error instanceof UsageError || error instanceof GlobPatternError) return error.message;
   const code = (error as NodeJS.ErrnoException).code;
   if (typeof code !== 'string' || !code.startsWith('ERR_PARSE_ARGS_')) return undefined;
   const message = (error as Error).message;

@@ -172,6 +172,13 @@ describe('fruits extract on a synthetic folder with the tiny model', () => {
     const [{ n }] = await duckdbQuery(`select count(*)::int n from read_parquet('${out('glob')}/features/*.parquet')`);
     assert.equal(n, 8);
   });
+
+  test('a malformed --glob is bad usage: exit 2, one line naming the pattern, nothing written', async () => {
+    const result = await extract([input, out('badglob'), '--glob', '{*.jpg,*.png']);
+    assert.equal(result.code, 2, result.stderr);
+    assert.equal(result.stderr, 'fruits extract: --glob {*.jpg,*.png: unclosed "{" (write \\{ for a literal one) (see `fruits extract --help`)\n');
+    assert.ok(!existsSync(out('badglob')), 'the output folder was not even created');
+  });
 });
 
 describe('resume after kill -9', () => {
