@@ -140,7 +140,7 @@ describe('entrypoint', () => {
   const probe = join(dir, 'probe.mjs');
   writeFileSync(
     probe,
-    "process.stdout.write(JSON.stringify({ url: process.env.FRUITS_REDIS_URL ?? null, password: process.env.FRUITS_REDIS_PASSWORD ?? null, modelDir: process.env.FRUITS_MODEL_DIR ?? null, args: process.argv.slice(2) }))",
+    "process.stdout.write(JSON.stringify({ url: process.env.FRUITS_REDIS_URL ?? null, password: process.env.FRUITS_REDIS_PASSWORD ?? null, modelDir: process.env.FRUITS_MODEL_DIR ?? null, malloc: [process.env.MALLOC_ARENA_MAX, process.env.MALLOC_MMAP_THRESHOLD_, process.env.MALLOC_TRIM_THRESHOLD_].join(' '), args: process.argv.slice(2) }))",
   );
   const run = (env: Record<string, string>, ...args: string[]) =>
     JSON.parse(
@@ -170,6 +170,12 @@ describe('entrypoint', () => {
     // /opt/fruits/model does not exist outside the image.
     assert.equal(run({}).modelDir, null);
     assert.equal(run({ FRUITS_MODEL_DIR: '/models' }).modelDir, '/models');
+  });
+
+  it('runs `serve` with malloc settings that give memory back after a burst (kept when set), other commands without', () => {
+    assert.equal(run({}, 'serve', '--run', 'x').malloc, '2 131072 262144');
+    assert.equal(run({ MALLOC_ARENA_MAX: '4' }, 'serve').malloc, '4 131072 262144');
+    assert.equal(run({}, 'worker').malloc, '  ');
   });
 
   after(() => rmSync(dir, { recursive: true, force: true }));

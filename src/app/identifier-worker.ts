@@ -3,6 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { ClassifierClosedError, QueueFullError } from '../classifier/errors.js';
 import { Identifier } from '../classifier/identifier.js';
 import { ImageDecodeError } from '../images/errors.js';
+import { collectWhenIdle } from './idle-gc.js';
 import type { FromThread, ThreadedIdentifierOptions, ThreadError, ToThread } from './identifier-messages.js';
 
 const port = parentPort!;
@@ -34,6 +35,8 @@ post({
     classifierSource: identifier.classifierSource,
   },
 });
+// This thread owns the photos once moved here, and their decoded pixels: its own collection after a burst.
+collectWhenIdle(() => identifier.pending > 0);
 port.on('message', (message: ToThread) => {
   if (message.type === 'close') {
     void identifier.close().finally(() => process.exit(0));
