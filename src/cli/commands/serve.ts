@@ -36,7 +36,8 @@ Options:
   --rate-limit N         photo requests per minute per client IP, burst N (default ${DEFAULT_LIMITS.rateLimitPerMinute}); 0 = no limit → 429
   --trust-proxy          take the client IP from X-Forwarded-For (only behind a proxy that sets it)
   --queue N              photo requests admitted at once (default 200): uploading, decoding or waiting for the
-                         model; one more → 503 with Retry-After, refused before its upload is read
+                         model; one more → 503 with Retry-After, refused before its upload is read and
+                         answered after a 1 s hold (so clients that retry at once wait on their connection)
   --feedback-max-mb N    size cap of <run>/feedback/ (default ${DEFAULT_LIMITS.feedbackMaxBytes / 1024 / 1024}); once full, corrections → 507. Photos
                          are stored once each (by sha256), at most 1024 px on their long side
   --batch N              photos per model call at most (default 8)
@@ -46,6 +47,9 @@ Options:
   --max-ood F            "not sure" beyond this out-of-distribution score (default ${DEFAULT_THRESHOLDS.maxOod})
   --retrain              train the classifier again instead of using <run>/classifier/probe.json
   --quiet                no access log (one line per request: method, path, status, ms; never IPs or photos)
+
+Memory: on Linux (glibc), MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=262144 let
+the RSS come back after a burst of uploads (the image's entrypoint sets them; without them it stays at the peak).
 
 Stops cleanly on Ctrl-C / SIGTERM. Exit codes: 0 stopped, 1 could not start (run, model, port), 2 bad usage.
 `;
