@@ -129,3 +129,29 @@ test('validation reports misspelt fields instead of dropping them', () => {
   assert.ok(problems.some((p) => p.includes(`unknown field 'scientificname'`)), problems.join('\n'));
   assert.ok(problems.some((p) => p.includes(`unknown field 'vitaminC'`)), problems.join('\n'));
 });
+
+test('validation reports a dataset class without a row and a row that is no dataset class', () => {
+  const { fruits, classes } = shippedData();
+  const kiwi = classes.findIndex((row) => row.class === 'Kiwi 1');
+  classes.splice(kiwi, 1);
+  classes.push({ class: 'Durian 1', species: 'apple' });
+  const problems = problemsOf(fruits, classes);
+  assert.ok(problems.some((p) => p === `classes.json: no row for the Fruits-360 class 'Kiwi 1'`), problems.join('\n'));
+  assert.ok(problems.some((p) => p.includes(`('Durian 1'): not a Fruits-360 class folder`)), problems.join('\n'));
+});
+
+test('validation names the field of a wrong type, and checks origin/originFr even when another field is wrong', () => {
+  const { fruits, classes } = shippedData();
+  fruits.apple.names = 'Apple';
+  fruits.apple.kind = 'berry';
+  fruits.apple.seasonEurope = [9, 9.5];
+  delete fruits.apple.originFr;
+  fruits.pear.seasonEurope = 'autumn';
+  const problems = problemsOf(fruits, classes);
+  const apple = problems.filter((p) => p.startsWith(`fruits.json species 'apple': `));
+  assert.ok(apple.some((p) => p.includes(`'names'`)), problems.join('\n'));
+  assert.ok(apple.some((p) => p.includes(`'kind' must be one of fruit, vegetable, nut, got "berry"`)), problems.join('\n'));
+  assert.ok(apple.some((p) => p.includes('seasonEurope month 9.5 is not an integer from 1 to 12')), problems.join('\n'));
+  assert.ok(apple.some((p) => p.includes(`'origin' and 'originFr' must be given together`)), problems.join('\n'));
+  assert.ok(problems.some((p) => p.startsWith(`fruits.json species 'pear': 'seasonEurope' must be an array`)), problems.join('\n'));
+});

@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 
 import { DATASET_CLASSES } from './dataset-classes.js';
 import { CatalogError } from './errors.js';
-import type { ClassInfo, FruitInfo } from './types.js';
+import type { ClassInfo, FruitInfo } from './schema.js';
 import { classKey, validateCatalogData } from './validate.js';
 
 export { CatalogError } from './errors.js';
-export type { ClassInfo, FruitInfo, FruitKind, LocalizedText, NutritionPer100g } from './types.js';
+export type { ClassInfo, FruitInfo, FruitKind, LocalizedText, NutritionPer100g } from './schema.js';
 
 /**
  * The JSON is read with fs next to this module rather than imported: JSON module imports still print an
