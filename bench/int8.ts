@@ -8,6 +8,9 @@
  *      fp32, …) so that the machine's drift hits all of them alike; ratios to fp32 per round, wall clock and per
  *      CPU-second (one onnxruntime thread: CPU time is what the model used, whatever else ran on the machine),
  *   4. what onnxruntime made of each graph (QLinearConv count after optimisation: the QDQ pairs were fused).
+ * `--models fp32,int8-faithful,…` keeps only those graphs (fp32 always first); `--skip-fidelity` measures speed
+ * only (then a small `--calibration` is enough: ranges do not change the work the kernels do).
+ * `--profile` adds onnxruntime's per-node kernel times of fp32 and two int8 graphs, summed by conv output size.
  * Needs FRUITS_MODEL_DIR and FRUITS_DATA_DIR (or --model-dir / --data-dir). Writes bench-results/int8-<time>.json.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,6 +37,9 @@ const { values } = parseArgs({
     'batch-size': { type: 'string' },
     threads: { type: 'string' },
     out: { type: 'string' },
+    profile: { type: 'boolean' },
+    models: { type: 'string' },
+    'skip-fidelity': { type: 'boolean' },
   },
 });
 const modelDir = values['model-dir'] ?? process.env.FRUITS_MODEL_DIR;
@@ -99,6 +105,8 @@ const variants: { name: string; description: string; bytes: Uint8Array }[] = [
   ).map(([name, description, options]) => ({ name, description, bytes: buildMobileNetV2Int8Onnx(weights, options) })),
 ];
 
+const only = values.models?.split(',');
+if (only) variants.splice(0, variants.length, ...variants.filter((v) => v.name === 'fp32' || only.includes(v.name)));
 const scratch = mkdtempSync(join(tmpdir(), 'fruits-int8-'));
 const sessions: ort.InferenceSession[] = [];
 const fusedOps: Record<string, number>[] = [];
@@ -164,9 +172,9 @@ function leaveOneOut(u: Float32Array): number {
 }
 
 t = performance.now();
-const reference = unit(await features(sessions[0]));
+const reference = values['skip-fidelity'] ? new Float32Array() : unit(await features(sessions[0]));
 const fidelity: { cosineMean: number; cosineMin: number; looAccuracy: number }[] = [];
-for (const s of sessions) {
+for (const s of values['skip-fidelity'] ? [] : sessions) {
   const u = unit(await features(s));
   const cos = labels.map((_, i) => {
     let d = 0;
@@ -198,6 +206,53 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 for (const s of sessions) await s.release();
+
+/** Kernel ms per batch by conv output size (H×W×C, whatever the layout), from onnxruntime's profiler. */
+async function profile(bytes: Uint8Array): Promise<{ totalMs: number; byOutput: Record<string, number> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'fruits-int8-profile-'));
+  try {
+    const session = await ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      enableProfiling: true,
+      profileFilePrefix: join(dir, 'p'),
+      logSeverityLevel: 3,
+    });
+    const runs = 4;
+    await session.run({ input: batch });
+    for (let i = 0; i < runs; i++) await session.run({ input: batch });
+    session.endProfiling();
+    await session.release();
+    const events = JSON.parse(readFileSync(join(dir, readdirSync(dir)[0]), 'utf8')) as {
+      cat: string;
+      name: string;
+      dur: number;
+      args: { op_name?: string; output_type_shape?: Record<string, number[]>[] };
+    }[];
+    const kernels = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'));
+    // The warm-up run is in the file too: the sums are divided by all runs + 1.
+    const byOutput: Record<string, number> = {};
+    let total = 0;
+    for (const e of kernels) {
+      total += e.dur;
+      if (!/Conv/.test(e.args.op_name ?? '')) continue;
+      const [type, dims] = Object.entries(e.args.output_type_shape?.[0] ?? {})[0] ?? ['', []];
+      const [, a, b, c] = dims;
+      const key = type === 'float' ? `${b}x${c}x${a}` : `${a}x${b}x${c}`;
+      byOutput[key] = (byOutput[key] ?? 0) + e.dur / 1000 / (runs + 1);
+    }
+    return { totalMs: total / 1000 / (runs + 1), byOutput };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+let profiles: Record<string, Awaited<ReturnType<typeof profile>>> | undefined;
+if (values.profile) {
+  profiles = {};
+  for (const v of variants.filter((x) => ['fp32', 'int8-faithful', 'int8-qdq-u8-all'].includes(x.name))) profiles[v.name] = await profile(v.bytes);
+}
 const median = (a: number[]): number => {
   const s = [...a].sort((x, y) => x - y);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -212,8 +267,10 @@ const rows = variants.map((v, i) => {
     bytes: v.bytes.length,
     qlinearConv: (fusedOps[i].QLinearConv ?? 0) + (fusedOps[i].NhwcQLinearConv ?? 0),
     floatConv: fusedOps[i].Conv ?? 0,
-    ...fidelity[i],
+    ...(fidelity[i] ?? { cosineMean: NaN, cosineMin: NaN, looAccuracy: NaN }),
     imagesPerSecond: median(wall[i]),
+    imagesPerSecondRounds: wall[i],
+    imagesPerCpuSecondRounds: perCpu[i],
     ratioWall: median(wallRatios),
     ratioWallRounds: wallRatios,
     imagesPerCpuSecond: median(perCpu[i]),
@@ -236,6 +293,7 @@ const report = {
   fidelitySeconds,
   sampleImages: sampleFiles.length,
   rows,
+  profiles,
 };
 const outDir = resolve(values.out ?? 'bench-results');
 mkdirSync(outDir, { recursive: true });
@@ -250,5 +308,15 @@ for (const r of rows) {
   console.log(
     `| ${r.name} | ${r.qlinearConv} / ${r.floatConv} | ${f(r.cosineMean, 4)} / ${f(r.cosineMin, 4)} | ${f(r.looAccuracy * 100, 1)} % | ${f(r.imagesPerSecond, 1)} | ${f(r.ratioWall, 2)} | ${f(r.imagesPerCpuSecond, 1)} | ${f(r.ratioCpu, 2)} |`,
   );
+}
+if (profiles) {
+  const p = profiles;
+  const keys = Object.keys(p.fp32.byOutput).sort((a, b) => p.fp32.byOutput[b] - p.fp32.byOutput[a]);
+  const names = Object.keys(p);
+  console.log(`\nkernel ms per batch of ${batchSize} (onnxruntime profiler), convs summed by output H×W×C`);
+  console.log(`| output | ${names.join(' | ')} |`);
+  console.log(`| --- | ${names.map(() => '---').join(' | ')} |`);
+  console.log(`| all kernels | ${names.map((n) => f(p[n].totalMs, 0)).join(' | ')} |`);
+  for (const k of keys) console.log(`| ${k} | ${names.map((n) => f(p[n].byOutput[k] ?? 0, 1)).join(' | ')} |`);
 }
 console.log(`(${file})`);
