@@ -22,9 +22,9 @@ export function registerIdentify(app: Hono, options: AppOptions): void {
   // throughout the burst, and a /healthz connection waited 7-18 s behind them although the event loop never
   // stalled for more than 0.3 s. Held, a refused client waits on its own accepted connection (its body unread),
   // so the accept queue stays short. At most `maxHeld` at once; beyond, the answer is immediate.
+  const hold = new RefusalHold(options.refusalHoldMs ?? DEFAULT_REFUSAL_HOLD_MS, options.maxHeldRefusals ?? DEFAULT_MAX_HELD_REFUSALS);
   // After a burst, the uploads' memory back to the system without waiting for V8's own schedule (see idle-gc.ts).
   collectWhenIdle(() => admitted > 0);
-  const hold = new RefusalHold(options.refusalHoldMs ?? DEFAULT_REFUSAL_HOLD_MS, options.maxHeldRefusals ?? DEFAULT_MAX_HELD_REFUSALS);
   app.post('/api/identify', async (c) => {
     // The identifier's own count too: a request that timed out here may still hold its place there.
     if (admitted >= limit || options.identifier.pending >= limit) {
