@@ -111,8 +111,8 @@ export async function selectProbe(
   dim: number,
   classCount: number,
   options: { l2: number[]; epochs: number; threads: number; seed: number; groups?: Int32Array; log?: (line: string) => void },
-): Promise<{ probe: LinearProbe; candidates: TrainingCandidate[] }> {
-  let best: { probe: LinearProbe; top1: number } | undefined;
+): Promise<{ probe: LinearProbe; chosen: TrainingCandidate; candidates: TrainingCandidate[] }> {
+  let best: { probe: LinearProbe; top1: number; candidate: TrainingCandidate } | undefined;
   const candidates: TrainingCandidate[] = [];
   for (const l2 of options.l2) {
     const t0 = performance.now();
@@ -120,13 +120,14 @@ export async function selectProbe(
     const trainMs = performance.now() - t0;
     const probs = softmaxRows(await probeLogitsBatch(probe, validation.features, validation.rows, options.threads), validation.rows, classCount, 1);
     const { top1, top5 } = topK(probs, validation.labels, classCount, options.groups);
-    candidates.push({ head: 'linear', l2, valTop1: top1, valTop5: top5, trainMs: Math.round(trainMs) });
+    const candidate: TrainingCandidate = { head: 'linear', l2, valTop1: top1, valTop5: top5, trainMs: Math.round(trainMs) };
+    candidates.push(candidate);
     options.log?.(`  L2 ${l2}: validation scenes top-1 ${(top1 * 100).toFixed(1)} %, top-5 ${(top5 * 100).toFixed(1)} %${options.groups ? ' (by fruit)' : ''} (${(trainMs / 1000).toFixed(1)} s)`);
-    if (!best || top1 >= best.top1) best = { probe, top1 };
+    if (!best || top1 >= best.top1) best = { probe, top1, candidate };
   }
   const logits = await probeLogitsBatch(best!.probe, validation.features, validation.rows, options.threads);
   best!.probe.temperature = fitTemperature(logits, validation.labels, classCount, [0.25, 10]);
-  return { probe: best!.probe, candidates };
+  return { probe: best!.probe, chosen: best!.candidate, candidates };
 }
 
 /**
@@ -139,20 +140,20 @@ export async function selectHead(
   dim: number,
   classCount: number,
   options: Parameters<typeof selectProbe>[4] & { mlp?: Partial<MlpTrainingOptions> | false },
-): Promise<{ probe: LinearProbe; mlp?: MlpHead; candidates: TrainingCandidate[] }> {
-  const { probe, candidates } = await selectProbe(train, validation, dim, classCount, options);
-  if (options.mlp === false) return { probe, candidates };
+): Promise<{ probe: LinearProbe; mlp?: MlpHead; chosen: TrainingCandidate; candidates: TrainingCandidate[] }> {
+  const { probe, chosen, candidates } = await selectProbe(train, validation, dim, classCount, options);
+  if (options.mlp === false) return { probe, chosen, candidates };
   const t0 = performance.now();
   const mlp = await trainMlp(train.features, train.rows, dim, train.labels, classCount, { threads: options.threads, seed: options.seed, ...options.mlp });
   const trainMs = performance.now() - t0;
   const logits = mlpLogits(mlp, validation.features, validation.rows);
   const { top1, top5 } = topK(softmaxRows(logits, validation.rows, classCount, 1), validation.labels, classCount, options.groups);
-  candidates.push({ head: 'mlp', l2: options.mlp?.weightDecay ?? 1e-4, hidden: mlp.hidden, valTop1: top1, valTop5: top5, trainMs: Math.round(trainMs) });
+  const candidate: TrainingCandidate = { head: 'mlp', l2: options.mlp?.weightDecay ?? 1e-4, hidden: mlp.hidden, valTop1: top1, valTop5: top5, trainMs: Math.round(trainMs) };
+  candidates.push(candidate);
   options.log?.(`  MLP ${mlp.hidden}: validation scenes top-1 ${(top1 * 100).toFixed(1)} %, top-5 ${(top5 * 100).toFixed(1)} %${options.groups ? ' (by fruit)' : ''} (${(trainMs / 1000).toFixed(1)} s)`);
-  const bestLinear = Math.max(...candidates.filter((c) => c.head === 'linear').map((c) => c.valTop1));
-  if (!(top1 > bestLinear)) return { probe, candidates };
+  if (!(top1 > chosen.valTop1)) return { probe, chosen, candidates };
   mlp.temperature = fitTemperature(logits, validation.labels, classCount, [0.25, 10]);
-  return { probe, mlp, candidates };
+  return { probe, mlp, chosen: candidate, candidates };
 }
 
 /** Class probabilities (rows × classes) of features under the classifier's head (the MLP when it has one). */

@@ -147,8 +147,7 @@ export async function train(options: TrainOptions): Promise<TrainingReport> {
   const trainRows = concatRows([refRows, scenes.train, feedback], dim, [1, 1, FEEDBACK_WEIGHT]);
   const validation = scenes.validation.rows > 0 ? scenes.validation : pick(references.features!, references.labels, range(references.rows).filter((r) => isValidationSource(references.paths[r])), dim);
   log(`train: ${trainRows.rows} rows (${refRows.rows} references, ${scenes.train.rows} scenes, ${feedback.rows} corrections ×${FEEDBACK_WEIGHT}); validation ${validation.rows} scenes`);
-  const { probe, mlp, candidates } = await selectHead(trainRows, validation, dim, references.classes.length, { l2: [1e-3, 1e-2, 3e-2], epochs: 8, threads, seed: spec.seed, groups, log, mlp: options.mlp === false ? false : {} });
-  const chosen = candidates.find((c) => c.head === (mlp ? 'mlp' : 'linear') && c.valTop1 === Math.max(...candidates.filter((x) => x.head === (mlp ? 'mlp' : 'linear')).map((x) => x.valTop1)));
+  const { probe, mlp, chosen, candidates } = await selectHead(trainRows, validation, dim, references.classes.length, { l2: [1e-3, 1e-2, 3e-2], epochs: 8, threads, seed: spec.seed, groups, log, mlp: options.mlp === false ? false : {} });
 
   // The threshold: validation sources rendered as larger scenes and seen through the served views.
   const calibration = await calibrateOnViews(references, scenes.validationSources.length ? scenes.validationSources : references.paths.filter(isValidationSource), {
@@ -188,8 +187,8 @@ export async function train(options: TrainOptions): Promise<TrainingReport> {
     augment: { ...spec, key, scenes: scenesTotal, wallMs: Math.round(augmented.wallMs), msPerScene: madeScenes ? round(augmented.wallMs / madeScenes) : 0, shardsReused: shards.length - todo.length },
     rows: { references: refRows.rows, scenes: scenes.train.rows, feedback: feedback.rows, validationScenes: validation.rows },
     candidates,
-    chosen: { head: mlp ? 'mlp' : 'linear', l2: chosen?.l2 ?? NaN, temperature: round((mlp ?? probe).temperature) },
-    validation: { sceneTop1: round(chosen?.valTop1 ?? NaN), sceneTop5: round(chosen?.valTop5 ?? NaN), servedTop1: round(calibration.top1), servedTop5: round(calibration.top5), scenes: calibration.scores.length },
+    chosen: { head: chosen.head, l2: chosen.l2, temperature: round((mlp ?? probe).temperature) },
+    validation: { sceneTop1: round(chosen.valTop1), sceneTop5: round(chosen.valTop5), servedTop1: round(calibration.top1), servedTop5: round(calibration.top5), scenes: calibration.scores.length },
     threshold: { value: threshold, targetPrecision, curve },
     trainMs: Math.round(performance.now() - started),
   };
