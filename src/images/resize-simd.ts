@@ -1,5 +1,4 @@
 import { ModuleWriter, Op, SimdOp } from '../wasm/module-writer.js';
-import type { LinearTaps } from './resize.js';
 
 /**
  * The NHWC bilinear upscale of resize.ts as a WebAssembly kernel with 128-bit SIMD for the vertical pass. The JS
@@ -13,6 +12,15 @@ declare const WebAssembly: {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object) => { exports: Record<string, unknown> };
 };
+
+/** The interpolation taps of one axis, computed once per (input, output) size by resize.ts. */
+export interface LinearTaps {
+  /** Left/top source index of each output coordinate (clamped). */
+  i0: Int32Array;
+  i1: Int32Array;
+  /** Weight of i1; i0 gets 1 - w. */
+  w: Float32Array;
+}
 
 interface Kernel {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };

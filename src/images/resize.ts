@@ -1,4 +1,4 @@
-import { resizeBilinearSimdInto } from './resize-simd.js';
+import { resizeBilinearSimdInto, type LinearTaps } from './resize-simd.js';
 
 /**
  * Bilinear upscaling fused with normalisation, in JS. libvips (sharp) spends ~2.5 ms of CPU to upscale one
@@ -6,14 +6,6 @@ import { resizeBilinearSimdInto } from './resize-simd.js';
  * does it in a fraction of that, so decoding stays far below inference. Downscaling is left to sharp, which
  * antialiases properly and shrinks JPEGs while decoding.
  */
-export interface LinearTaps {
-  /** Left/top source index of each output coordinate (clamped). */
-  i0: Int32Array;
-  i1: Int32Array;
-  /** Weight of i1; i0 gets 1 - w. */
-  w: Float32Array;
-}
-
 const tapsCache = new Map<string, LinearTaps>();
 
 /** Half-pixel centres, as PIL, OpenCV and ONNX Resize(half_pixel) use. */
