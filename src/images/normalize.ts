@@ -1,8 +1,13 @@
-import type { Preprocessing } from '../model/known-models.js';
 import type { DecodedImage } from './decode.js';
 import { resizeBilinearInto, type Normalisation } from './resize.js';
 
 export type TensorLayout = 'nhwc' | 'nchw';
+
+/**
+ * How a model wants its pixels scaled (see {@link normalisation}); 'raw-uint8': the RGB bytes as they are, for models
+ * that normalise inside the graph. The model layer declares which one each known model file takes.
+ */
+export type Preprocessing = 'keras' | 'imagenet' | 'raw-uint8';
 
 const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 const IMAGENET_STD = [0.229, 0.224, 0.225];

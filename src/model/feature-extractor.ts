@@ -1,9 +1,9 @@
 import { basename } from 'node:path';
 import { existsSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
-import type { TensorLayout } from '../images/normalize.js';
+import type { Preprocessing, TensorLayout } from '../images/normalize.js';
 import { ModelContractError, ModelNotFoundError } from './errors.js';
-import { knownModelByFile, type Preprocessing } from './known-models.js';
+import { knownModelByFile } from './known-models.js';
 import { verifyModelFile } from './verify.js';
 
 export const FEATURE_DIM = 1280;

@@ -1,9 +1,9 @@
+import type { Preprocessing } from '../images/normalize.js';
+
 /**
  * Models this project knows by name. A file with one of these names must have the pinned sha256:
  * a truncated copy or a different network behind the same name would silently change every feature.
  */
-export type Preprocessing = 'keras' | 'imagenet' | 'raw-uint8';
-
 export interface KnownModel {
   file: string;
   sha256: string;
