@@ -3,7 +3,7 @@ import { normalisation } from '../images/normalize.js';
 import type { Normalisation } from '../images/resize.js';
 import { FeatureExtractor } from '../model/feature-extractor.js';
 import { ScatterKernel } from '../pca/matrix-kernels.js';
-import { openStorage, type StorageOptions } from '../storage/open-storage.js';
+import { openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
 import type { RunSpec } from './run-spec.js';
 
@@ -23,7 +23,6 @@ export interface ContextOptions {
   modelPath: string;
   /** onnxruntime threads of this worker's session. */
   threads: number;
-  storage?: StorageOptions;
 }
 
 export async function openStageContext(options: ContextOptions): Promise<StageContext> {
@@ -32,8 +31,8 @@ export async function openStageContext(options: ContextOptions): Promise<StageCo
   const scatter = await ScatterKernel.create(options.threads);
   return {
     spec,
-    input: openStorage(spec.input, options.storage),
-    output: openStorage(spec.output, options.storage),
+    input: openStorage(spec.input),
+    output: openStorage(spec.output),
     extractor,
     scatter,
     decode: { ...DEFAULT_DECODE, size: spec.options.imageSize, maxPixels: spec.options.maxPixels },

@@ -2,24 +2,23 @@ import { LocalStorage } from './local-storage.js';
 import { S3Storage } from './s3-storage.js';
 import type { Storage } from './storage.js';
 
-export interface StorageOptions {
-  /** S3-compatible endpoint (e.g. a local s3rver or MinIO); defaults to AWS_ENDPOINT_URL. */
-  s3Endpoint?: string;
-  /** Defaults to AWS_REGION, then eu-west-3 (Paris): data stays in the EU. */
-  region?: string;
-}
-
 export function isS3Uri(uri: string): boolean {
   return uri.startsWith('s3://');
 }
 
-/** A local path (or file://) or s3://bucket/prefix → the Storage for it. */
-export function openStorage(uri: string, options: StorageOptions = {}): Storage {
-  // The SDK itself loads on first use; AWS_ENDPOINT_URL(_S3) and AWS_REGION apply when no option is given.
-  if (isS3Uri(uri)) return new S3Storage(uri, { s3Endpoint: options.s3Endpoint, region: options.region });
+/**
+ * A local path (or file://) or s3://bucket/prefix → the Storage for it.
+ *
+ * The S3 endpoint and region come from the environment only (AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, AWS_REGION),
+ * the variables the AWS SDK itself reads: the CLI's --s3-endpoint and --s3-region set them once for the process
+ * (cli/storage-flags.ts), and every worker thread inherits them. An options object threaded through the engines
+ * as well was a second mechanism that no caller used. Code that needs another endpoint builds `new S3Storage`.
+ */
+export function openStorage(uri: string): Storage {
+  // The SDK itself loads on first use.
+  if (isS3Uri(uri)) return new S3Storage(uri);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri) && !uri.startsWith('file://')) {
     throw new Error(`unsupported storage URI ${uri}: use a local path or s3://bucket/prefix`);
   }
-  void options;
   return new LocalStorage(uri.replace(/^file:\/\//, ''));
 }

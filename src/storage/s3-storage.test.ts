@@ -83,7 +83,7 @@ describe('s3:// URIs', () => {
       assert.equal(storage.uri, 's3://fruits-in/Test/');
       assert.equal(storage.endpoint, 'http://127.0.0.1:1');
       assert.equal(storage.region, 'eu-west-3');
-      const explicit = openStorage('s3://fruits-in', { s3Endpoint: 'http://127.0.0.1:2', region: 'eu-central-1' }) as S3Storage;
+      const explicit = new S3Storage('s3://fruits-in', { s3Endpoint: 'http://127.0.0.1:2', region: 'eu-central-1' });
       assert.deepEqual([explicit.endpoint, explicit.region, explicit.prefix], ['http://127.0.0.1:2', 'eu-central-1', '']);
     } finally {
       process.env.AWS_ENDPOINT_URL = saved.endpoint;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { runCli } from '../support/cli.js';
-import { openStorage } from '../../src/storage/open-storage.js';
+import { S3Storage } from '../../src/storage/s3-storage.js';
 import { duckdbQuery } from '../support/duckdb.js';
 import { RedisServer } from '../support/redis-server.js';
 import { S3RVER_ENV, startS3Server, type S3Server } from '../support/s3-server.js';
@@ -303,7 +303,7 @@ describe('fruits extract --engine bullmq with fruits worker processes', { skip }
   });
 
   test('S3 in and out: input listed from a bucket, output written to a bucket, DuckDB reads it back; a bad image is in errors/', { timeout: 90_000 }, async () => {
-    const input = openStorage('s3://fruits-test/input/a', { s3Endpoint: s3.endpoint });
+    const input = new S3Storage('s3://fruits-test/input/a', { s3Endpoint: s3.endpoint });
     for (const entry of walk(inputA)) await input.write(entry, readFileSync(join(inputA, entry)));
     await input.write('Class B 1/broken.jpg', 'not an image\n');
     const result = await extract(['s3://fruits-test/input/a', 's3://fruits-test/runs/a']);
@@ -311,7 +311,7 @@ describe('fruits extract --engine bullmq with fruits worker processes', { skip }
     assert.match(result.stdout, /40 with features, 1 failed, 41 listed, 4 classes, 6 shards/);
     // Read back the way a user would: download the run, query it with DuckDB.
     const local = join(work, 'downloaded');
-    const output = openStorage('s3://fruits-test/runs/a', { s3Endpoint: s3.endpoint });
+    const output = new S3Storage('s3://fruits-test/runs/a', { s3Endpoint: s3.endpoint });
     const keys: string[] = [];
     for await (const entry of output.list()) keys.push(entry.key);
     assert.ok(keys.includes('_SUCCESS') && keys.includes('manifest.json') && keys.includes('pca/model.json'), keys.join(', '));

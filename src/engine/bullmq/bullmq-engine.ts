@@ -3,7 +3,7 @@ import { layout } from '../../dataset/layout.js';
 import type { Manifest } from '../../dataset/manifest.js';
 import type { Plan } from '../../pipeline/plan.js';
 import type { RunOptions } from '../../pipeline/run-spec.js';
-import { openStorage, type StorageOptions } from '../../storage/open-storage.js';
+import { openStorage } from '../../storage/open-storage.js';
 import type { Storage } from '../../storage/storage.js';
 import { RunAbortedError, type Engine, type RunHooks } from '../engine.js';
 import type { RedisTarget } from './connection.js';
@@ -21,7 +21,6 @@ export interface BullmqEngineOptions {
   redis: RedisTarget;
   /** The model the run was planned with; published once to the run's output for the workers. */
   modelPath: string;
-  storage?: StorageOptions;
   retry?: RetryPolicy;
   /** How often the coordinator checks the run's state (job states in Redis, _SUCCESS in storage). */
   pollMs?: number;
@@ -77,7 +76,7 @@ export class BullmqEngine implements Engine {
       await this.disconnect(connections);
     }
     if (!record) throw new UnknownRunError(`no run ${runId} in the queue's records at ${this.options.redis.redacted}; resume it with <input> <output> --resume instead`);
-    const output = openStorage(record.output, this.options.storage);
+    const output = openStorage(record.output);
     const stored = (await output.exists(layout.plan))
       ? (JSON.parse((await output.read(layout.plan)).toString()) as Plan).spec.options
       : (await output.exists(layout.manifest))
@@ -91,7 +90,7 @@ export class BullmqEngine implements Engine {
   async submit(plan: Plan): Promise<ScheduleResult> {
     const connections = await this.connect();
     try {
-      return await this.enqueue(connections, plan, openStorage(plan.spec.output, this.options.storage));
+      return await this.enqueue(connections, plan, openStorage(plan.spec.output));
     } finally {
       await this.disconnect(connections);
     }
@@ -99,7 +98,7 @@ export class BullmqEngine implements Engine {
 
   async run(plan: Plan, hooks: RunHooks = {}): Promise<Manifest> {
     const emit = hooks.onEvent ?? (() => {});
-    const output = openStorage(plan.spec.output, this.options.storage);
+    const output = openStorage(plan.spec.output);
     const connections = await this.connect(hooks.signal);
     const { queue } = connections;
     const monitor = new RunMonitor(plan, output, emit);

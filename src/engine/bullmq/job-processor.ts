@@ -10,7 +10,6 @@ import { featurizeShard, type FeaturizeResult } from '../../pipeline/featurize.j
 import type { Shard } from '../../pipeline/plan.js';
 import { projectShard } from '../../pipeline/project.js';
 import { discardResults, keptPcaModel, pendingProject, unmarkedShards, unprojectedShards } from '../../pipeline/run-state.js';
-import type { StorageOptions } from '../../storage/open-storage.js';
 import { InvalidJobError } from './job-errors.js';
 import { parseJob } from './job-schemas.js';
 import { retryOf } from './queue-contract.js';
@@ -27,7 +26,6 @@ export interface JobProcessorOptions {
   reduceThreads?: number;
   /** What the manifest says ran the job, e.g. `bullmq (3 workers)`. */
   describeEngine: () => Promise<string>;
-  storage?: StorageOptions;
 }
 
 /**
@@ -133,7 +131,6 @@ export class JobProcessor {
         shards: plan.shards.map((s) => s.index),
         dim: FEATURE_DIM,
         threads: this.options.reduceThreads ?? availableParallelism(),
-        storage: this.options.storage,
       });
       k = reduced.k;
       timing = { mergeMs: reduced.mergeMs, fitMs: reduced.fitMs };

@@ -1,7 +1,7 @@
 import type { Job, Queue } from 'bullmq';
 import { layout } from '../../dataset/layout.js';
 import type { Manifest } from '../../dataset/manifest.js';
-import { openStorage, type StorageOptions } from '../../storage/open-storage.js';
+import { openStorage } from '../../storage/open-storage.js';
 import type { Storage } from '../../storage/storage.js';
 import { jobId, parseJobId } from './queue-contract.js';
 import type { RunRecord, RunRegistry } from './run-registry.js';
@@ -46,7 +46,6 @@ export class QueueStatus {
     private readonly queue: Queue,
     private readonly registry: RunRegistry,
     private readonly redis: string,
-    private readonly storage?: StorageOptions,
   ) {}
 
   async report(options: { runId?: string; runs?: number } = {}): Promise<QueueReport> {
@@ -98,7 +97,7 @@ export class QueueStatus {
       return { jobId: j.id!, stage: id.name, shard: id.shard, attempts: j.attemptsMade, reason: j.failedReason ?? '' };
     });
     try {
-      const output = openStorage(record.output, this.storage);
+      const output = openStorage(record.output);
       if (await output.exists(layout.success)) {
         const manifest = JSON.parse((await output.read(layout.manifest)).toString()) as Manifest;
         report.manifest = { counts: manifest.counts, completedAt: manifest.completedAt, throughput: manifest.throughput };

@@ -7,7 +7,7 @@ import type { ReduceTask, ReduceOutcome } from './threaded-reduce.js';
 const task = workerData as ReduceTask;
 let outcome: ReduceOutcome;
 try {
-  const output = openStorage(task.output, task.storage);
+  const output = openStorage(task.output);
   const reduced = await reducePca(output, task.spec, new MomentsMerge(output, task.shards, task.dim), task.threads);
   outcome = { ok: true, k: reduced.model.k, mergeMs: reduced.mergeMs, fitMs: reduced.fitMs };
 } catch (error) {

@@ -3,7 +3,7 @@ import { ProjectionKernel } from '../../pca/matrix-kernels.js';
 import { pcaModelFromJson } from '../../pca/pca-model.js';
 import type { Plan } from '../../pipeline/plan.js';
 import { closeStageContext, openStageContext, type StageContext } from '../../pipeline/stage-context.js';
-import { openStorage, type StorageOptions } from '../../storage/open-storage.js';
+import { openStorage } from '../../storage/open-storage.js';
 import type { Storage } from '../../storage/storage.js';
 import type { AccessPolicy } from './access-policy.js';
 import { InvalidJobError } from './job-errors.js';
@@ -26,7 +26,6 @@ export interface RunCacheOptions {
   broadcast: ModelBroadcast;
   /** onnxruntime threads of the model session and the PCA kernels. */
   threads: number;
-  storage?: StorageOptions;
   /** Close a run's sessions after this long without a job (default 2 min). */
   idleMs?: number;
 }
@@ -87,7 +86,7 @@ export class RunCache {
       const { spec } = handle.plan;
       handle.context = this.options.broadcast
         .fetch(handle.output, spec.model)
-        .then((modelPath) => openStageContext({ spec, modelPath, threads: this.options.threads, storage: this.options.storage }));
+        .then((modelPath) => openStageContext({ spec, modelPath, threads: this.options.threads }));
       handle.context.catch(() => (handle.context = undefined));
     }
     return handle.context;
@@ -117,7 +116,7 @@ export class RunCache {
   }
 
   private async load(runId: string, outputUri: string): Promise<RunHandle | 'finished'> {
-    const output = openStorage(outputUri, this.options.storage);
+    const output = openStorage(outputUri);
     if (!(await output.exists(layout.plan))) {
       if (await output.exists(layout.success)) return 'finished';
       throw new InvalidJobError(`no run at ${outputUri}: ${layout.plan} not found`);

@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import { FlowProducer, Queue, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import type { StorageOptions } from '../../storage/open-storage.js';
 import { AccessPolicy } from './access-policy.js';
 import type { RedisTarget } from './connection.js';
 import { isAuthError, RedisAuthError } from './errors.js';
@@ -26,7 +25,6 @@ export interface ShardWorkerOptions {
   allow?: string[] | AccessPolicy;
   metricsIntervalMs?: number;
   sink?: LogSink;
-  storage?: StorageOptions;
   /** Local model cache (default `modelCacheDir()/by-sha256`). */
   modelCacheDir?: string;
   /** Name in `fruits status` and in the logs (default host:pid). */
@@ -68,9 +66,8 @@ export class ShardWorker {
     const policy =
       options.allow instanceof AccessPolicy ? options.allow : AccessPolicy.resolve(options.allow, undefined, process.cwd());
     const threads = options.threads ?? 1;
-    const runs = new RunCache({ policy, broadcast: new ModelBroadcast(options.modelCacheDir), threads, storage: options.storage });
+    const runs = new RunCache({ policy, broadcast: new ModelBroadcast(options.modelCacheDir), threads });
     const processor = new JobProcessor(runs, new RunScheduler(queue, flows), log, {
-      storage: options.storage,
       describeEngine: async () => {
         const workers = await queue.getWorkersCount();
         return `bullmq (${workers} worker${workers === 1 ? '' : 's'} × ${threads} onnxruntime thread${threads === 1 ? '' : 's'})`;

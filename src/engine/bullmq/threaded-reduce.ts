@@ -1,6 +1,5 @@
 import { spawnThread } from '../local/spawn-thread.js';
 import type { RunSpec } from '../../pipeline/run-spec.js';
-import type { StorageOptions } from '../../storage/open-storage.js';
 
 export interface ReduceTask {
   output: string;
@@ -8,7 +7,6 @@ export interface ReduceTask {
   shards: number[];
   dim: number;
   threads: number;
-  storage?: StorageOptions;
 }
 
 export type ReduceOutcome = { ok: true; k: number; mergeMs: number; fitMs: number } | { ok: false; name: string; message: string };

@@ -8,7 +8,7 @@ import type { Plan } from '../../pipeline/plan.js';
 import type { RunSpec } from '../../pipeline/run-spec.js';
 import { MomentsMerge, reducePca } from '../../pipeline/reduce.js';
 import { discardResults, pendingProject, resumePoint } from '../../pipeline/run-state.js';
-import { openStorage, type StorageOptions } from '../../storage/open-storage.js';
+import { openStorage } from '../../storage/open-storage.js';
 import { RunAbortedError, type Engine, type RunHooks } from '../engine.js';
 import { WorkerPool } from './worker-pool.js';
 
@@ -18,7 +18,6 @@ export interface LocalEngineOptions {
   workers?: number;
   /** onnxruntime threads per pipeline thread; default 1 (measured best, see README). */
   threads?: number;
-  storage?: StorageOptions;
 }
 
 /** The embedded engine: worker threads on this machine, each with its own model session. */
@@ -35,7 +34,7 @@ export class LocalEngine implements Engine {
     const started = performance.now();
     const emit = hooks.onEvent ?? (() => {});
     const workers = Math.max(1, Math.min(shards.length, this.options.workers ?? availableParallelism()));
-    const pool = new WorkerPool(workers, { spec, modelPath: this.options.modelPath, threads: this.options.threads ?? 1, storage: this.options.storage, augment });
+    const pool = new WorkerPool(workers, { spec, modelPath: this.options.modelPath, threads: this.options.threads ?? 1, augment });
     const abort = () => void pool.terminate();
     hooks.signal?.addEventListener('abort', abort);
     const results: AugmentResult[] = [];
@@ -67,13 +66,12 @@ export class LocalEngine implements Engine {
     const startedAt = performance.now();
     const emit = hooks.onEvent ?? (() => {});
     const redo = hooks.onRedo ?? (() => {});
-    const output = openStorage(plan.spec.output, this.options.storage);
+    const output = openStorage(plan.spec.output);
     const workers = Math.max(1, this.options.workers ?? availableParallelism());
     const pool = new WorkerPool(workers, {
       spec: plan.spec,
       modelPath: this.options.modelPath,
       threads: this.options.threads ?? 1,
-      storage: this.options.storage,
     });
     const abort = () => void pool.terminate();
     hooks.signal?.addEventListener('abort', abort);

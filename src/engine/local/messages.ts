@@ -1,4 +1,3 @@
-import type { StorageOptions } from '../../storage/open-storage.js';
 import type { AugmentResult, AugmentSpec } from '../../pipeline/augment.js';
 import type { FeaturizeResult } from '../../pipeline/featurize.js';
 import type { Shard } from '../../pipeline/plan.js';
@@ -10,7 +9,6 @@ export interface ThreadInit {
   spec: RunSpec;
   modelPath: string;
   threads: number;
-  storage?: StorageOptions;
   /** Shared with the pool: set to 1 when the threads must stop at the next batch boundary. */
   stop: Int32Array;
   /** For augment tasks: the scene settings and the background photo files each thread decodes once. */
