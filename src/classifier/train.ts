@@ -17,7 +17,7 @@ import { createRng, decodePhoto, jpegRoundTrip, randomScene, seedFor, type RgbIm
 import { FeatureExtractor } from '../model/feature-extractor.js';
 import { locateRunModel } from '../model/locate.js';
 import { augmentKey, type AugmentSpec } from '../pipeline/augment.js';
-import type { RunSpec } from '../pipeline/run-spec.js';
+import type { RunSpec } from '../dataset/run-spec.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { Catalog } from '../catalog/catalog.js';

@@ -1,4 +1,4 @@
-import type { RunOptions } from '../pipeline/run-spec.js';
+import type { RunOptions } from './run-spec.js';
 import type { PartRecord } from './part-record.js';
 
 /**

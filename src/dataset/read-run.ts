@@ -1,7 +1,7 @@
 import { layout } from './layout.js';
 import type { Manifest } from './manifest.js';
 import type { Storage } from '../storage/storage.js';
-import type { Plan } from '../pipeline/plan.js';
+import type { Plan } from './plan.js';
 
 export type RunStatus =
   | { state: 'complete'; manifest: Manifest }

@@ -1,5 +1,5 @@
 import type { Manifest } from '../dataset/manifest.js';
-import type { Plan } from '../pipeline/plan.js';
+import type { Plan } from '../dataset/plan.js';
 
 export type Stage = 'featurize' | 'pca' | 'project' | 'commit' | 'augment';
 

@@ -9,7 +9,8 @@ import type { ModelInfo } from '../model/feature-extractor.js';
 import type { PcaModel } from '../pca/pca-model.js';
 import type { Storage } from '../storage/storage.js';
 import type { FeaturizeResult, ShardTimings } from './featurize.js';
-import { planDigest, type Plan } from './plan.js';
+import type { Plan } from '../dataset/plan.js';
+import { planDigest } from './plan.js';
 
 export interface CommitInput {
   plan: Plan;

@@ -11,7 +11,7 @@ import { ScatterKernel } from '../pca/matrix-kernels.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { featurizeShard } from './featurize.js';
-import type { Shard } from './plan.js';
+import type { Shard } from '../dataset/plan.js';
 import type { StageContext } from './stage-context.js';
 
 test('featurizeShard: decode time is the wall time reading/decoding was under way, never more than the shard took', async () => {

@@ -3,7 +3,7 @@ import { recordOf, type PartRecord } from '../dataset/part-record.js';
 import { encodeErrors, encodeFeatures, type ErrorRecord } from '../dataset/schemas.js';
 import { decodeImage, type DecodedImage } from '../images/decode.js';
 import { writeImageInto } from '../images/normalize.js';
-import type { Shard } from './plan.js';
+import type { Shard } from '../dataset/plan.js';
 import type { StageContext } from './stage-context.js';
 
 /**

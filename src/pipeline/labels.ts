@@ -1,11 +1,6 @@
-/**
- * --label-from: how a relative image path becomes its label.
- * parent (default): the folder that holds the file — the Fruits-360 layout `<Class>/<file>.jpg`;
- * first: the first folder under the input root, for `<Class>/<any>/<depth>/<file>`;
- * regex:<pattern>: the first capture group of the pattern on the relative path; none: empty label.
- */
-export type LabelRule = 'parent' | 'first' | 'none' | `regex:${string}`;
+import type { LabelRule } from '../dataset/run-spec.js';
 
+/** Parses --label-from (the rules are listed on {@link LabelRule}); a regex needs a capture group. */
 export function parseLabelRule(value: string): LabelRule {
   if (value === 'parent' || value === 'first' || value === 'none') return value;
   if (value.startsWith('regex:')) {

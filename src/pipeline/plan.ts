@@ -1,26 +1,9 @@
 import { createHash } from 'node:crypto';
+import type { Plan, Shard } from '../dataset/plan.js';
 import { StorageError, type Storage } from '../storage/storage.js';
 import { globToRegExp } from './glob.js';
 import { labelFor } from './labels.js';
-import { IMAGE_EXTENSIONS, type RunOptions, type RunSpec } from './run-spec.js';
-
-export interface Shard {
-  index: number;
-  /** Relative keys under the input root, sorted. */
-  keys: string[];
-  labels: string[];
-  /** Input file sizes in bytes, as listed. */
-  sizes: number[];
-}
-
-/** The whole work list of a run, written to _tmp/plan.json so any worker or a resumed run sees the same shards. */
-export interface Plan {
-  spec: RunSpec;
-  images: number;
-  classes: string[];
-  shards: Shard[];
-  listMs: number;
-}
+import { IMAGE_EXTENSIONS, type RunOptions, type RunSpec } from '../dataset/run-spec.js';
 
 /** Thrown when the input has nothing to do; the message says what was looked for. */
 export class EmptyInputError extends StorageError {

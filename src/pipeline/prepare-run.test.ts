@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { openStorage } from '../storage/open-storage.js';
 import { prepareRun } from './prepare-run.js';
-import { DEFAULT_RUN_OPTIONS, fingerprint } from './run-spec.js';
+import { DEFAULT_RUN_OPTIONS, fingerprint } from '../dataset/run-spec.js';
 
 test('a refused --resume names the option that differs, with both values', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fruits-prepare-'));

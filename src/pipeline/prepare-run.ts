@@ -5,8 +5,9 @@ import { parquetRowCount } from '../dataset/parquet.js';
 import type { PartProblem } from '../dataset/part-record.js';
 import { StorageError, type Storage } from '../storage/storage.js';
 import type { FeaturizeResult } from './featurize.js';
-import { planDigest, planShards, type Plan } from './plan.js';
-import { fingerprint, newRunId, type RunOptions, type RunSpec } from './run-spec.js';
+import type { Plan } from '../dataset/plan.js';
+import { planDigest, planShards } from './plan.js';
+import { fingerprint, newRunId, type RunOptions, type RunSpec } from '../dataset/run-spec.js';
 import { verifyRun, type Verification } from './verify-run.js';
 
 export interface PrepareOptions {

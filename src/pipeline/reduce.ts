@@ -2,7 +2,7 @@ import { layout } from '../dataset/layout.js';
 import { Moments } from '../pca/moments.js';
 import { fitPca, pcaModelToJson, type PcaModel } from '../pca/pca-model.js';
 import type { Storage } from '../storage/storage.js';
-import type { RunSpec } from './run-spec.js';
+import type { RunSpec } from '../dataset/run-spec.js';
 
 export interface ReduceResult {
   model: PcaModel;

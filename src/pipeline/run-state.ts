@@ -4,7 +4,7 @@ import { pcaModelFromJson, type PcaModel } from '../pca/pca-model.js';
 import type { Storage } from '../storage/storage.js';
 import type { FeaturizeResult } from './featurize.js';
 import { mapLimited, READ_CONCURRENCY } from './map-limited.js';
-import type { Plan } from './plan.js';
+import type { Plan } from '../dataset/plan.js';
 
 /** Shards still to do for a stage, and the parts found damaged on the way (those shards are among them). */
 export interface Pending {

@@ -5,7 +5,7 @@ import { FeatureExtractor } from '../model/feature-extractor.js';
 import { ScatterKernel } from '../pca/matrix-kernels.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
-import type { RunSpec } from './run-spec.js';
+import type { RunSpec } from '../dataset/run-spec.js';
 
 /** What a worker holds for the whole run: storages, one model session, one scatter kernel. */
 export interface StageContext {

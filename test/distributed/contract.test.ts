@@ -9,7 +9,7 @@ import { parseJob } from '../../src/engine/bullmq/job-schemas.js';
 import { jobId, parseJobId, QUEUE_NAME, QUEUE_PREFIX } from '../../src/engine/bullmq/queue-contract.js';
 import { RunMonitor } from '../../src/engine/bullmq/run-monitor.js';
 import type { RunEvent } from '../../src/engine/engine.js';
-import type { Plan } from '../../src/pipeline/plan.js';
+import type { Plan } from '../../src/dataset/plan.js';
 import type { Storage } from '../../src/storage/storage.js';
 
 describe('Redis URL', () => {

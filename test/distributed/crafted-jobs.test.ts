@@ -7,7 +7,7 @@ import { Queue, type Job } from 'bullmq';
 import { ModelBroadcast } from '../../src/engine/bullmq/model-broadcast.js';
 import { sha256Bytes } from '../../src/model/sha256.js';
 import { prepareRun } from '../../src/pipeline/prepare-run.js';
-import { DEFAULT_RUN_OPTIONS } from '../../src/pipeline/run-spec.js';
+import { DEFAULT_RUN_OPTIONS } from '../../src/dataset/run-spec.js';
 import { openStorage } from '../../src/storage/open-storage.js';
 import { duckdbQuery } from '../support/duckdb.js';
 import { RedisServer } from '../support/redis-server.js';

@@ -1,7 +1,8 @@
 /**
  * The page's script (served at /app.js), plain ES2020 for every current mobile browser, no build step and no
  * dependency. Kept as a string so `tsc` carries it into dist/ (tsc copies no .js assets); write it without
- * backticks or dollar-brace so it stays a valid String.raw template. test/app/web.test.ts parses it.
+ * backticks or dollar-brace so it stays a valid String.raw template. test/app/browser.test.ts runs it in Chromium
+ * and fails on any error the page throws, which is what catches a syntax error here.
  */
 export const APP_JS = String.raw`(function () {
   'use strict';

@@ -13,7 +13,7 @@ import { parseLabelRule } from '../../pipeline/labels.js';
 import { checkInput } from '../../pipeline/plan.js';
 import { checkOutput, prepareRun } from '../../pipeline/prepare-run.js';
 import { describeVerified } from '../verification.js';
-import { DEFAULT_RUN_OPTIONS, type RunOptions } from '../../pipeline/run-spec.js';
+import { DEFAULT_RUN_OPTIONS, type RunOptions } from '../../dataset/run-spec.js';
 import { isS3Uri, openStorage } from '../../storage/open-storage.js';
 import { UsageError, type Command } from '../command.js';
 import { fractionOption, intOption } from '../options.js';

@@ -1,8 +1,8 @@
 import { FlowProducer, Queue, QueueEvents, type Job } from 'bullmq';
 import { layout } from '../../dataset/layout.js';
 import type { Manifest } from '../../dataset/manifest.js';
-import type { Plan } from '../../pipeline/plan.js';
-import type { RunOptions } from '../../pipeline/run-spec.js';
+import type { Plan } from '../../dataset/plan.js';
+import type { RunOptions } from '../../dataset/run-spec.js';
 import { openStorage } from '../../storage/open-storage.js';
 import type { Storage } from '../../storage/storage.js';
 import { RunAbortedError, type Engine, type RunHooks } from '../engine.js';

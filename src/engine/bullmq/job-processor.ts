@@ -7,7 +7,7 @@ import { FEATURE_DIM } from '../../model/feature-extractor.js';
 import { pcaModelFromJson } from '../../pca/pca-model.js';
 import { commitRun } from '../../pipeline/commit.js';
 import { featurizeShard, type FeaturizeResult } from '../../pipeline/featurize.js';
-import type { Shard } from '../../pipeline/plan.js';
+import type { Shard } from '../../dataset/plan.js';
 import { projectShard } from '../../pipeline/project.js';
 import { discardResults, keptPcaModel, pendingProject, unmarkedShards, unprojectedShards } from '../../pipeline/run-state.js';
 import { InvalidJobError } from './job-errors.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Plan } from '../../pipeline/plan.js';
+import type { Plan } from '../../dataset/plan.js';
 import { InvalidJobError } from './job-errors.js';
 import { JOB_NAMES, RUN_ID_PATTERN, type JobName } from './queue-contract.js';
 

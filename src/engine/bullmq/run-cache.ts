@@ -1,7 +1,7 @@
 import { layout } from '../../dataset/layout.js';
 import { ProjectionKernel } from '../../pca/matrix-kernels.js';
 import { pcaModelFromJson } from '../../pca/pca-model.js';
-import type { Plan } from '../../pipeline/plan.js';
+import type { Plan } from '../../dataset/plan.js';
 import { closeStageContext, openStageContext, type StageContext } from '../../pipeline/stage-context.js';
 import { openStorage } from '../../storage/open-storage.js';
 import type { Storage } from '../../storage/storage.js';

@@ -1,5 +1,5 @@
 import { unprojectedShards } from '../../pipeline/run-state.js';
-import type { Plan } from '../../pipeline/plan.js';
+import type { Plan } from '../../dataset/plan.js';
 import type { Storage } from '../../storage/storage.js';
 import type { RunEvent, Stage } from '../engine.js';
 import { parseJobId } from './queue-contract.js';

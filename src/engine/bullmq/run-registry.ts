@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Plan } from '../../pipeline/plan.js';
+import type { Plan } from '../../dataset/plan.js';
 import { QUEUE_PREFIX } from './queue-contract.js';
 
 /** What `fruits status` and `fruits extract --resume RUN_ID` need to find a run from its id alone. */

@@ -1,7 +1,7 @@
 import type { FlowProducer, Queue } from 'bullmq';
 import { layout } from '../../dataset/layout.js';
 import type { PartProblem } from '../../dataset/part-record.js';
-import type { Plan } from '../../pipeline/plan.js';
+import type { Plan } from '../../dataset/plan.js';
 import { pendingProject, resumePoint } from '../../pipeline/run-state.js';
 import type { Storage } from '../../storage/storage.js';
 import type { JobData } from './job-schemas.js';

@@ -1,5 +1,5 @@
 import { spawnThread } from '../local/spawn-thread.js';
-import type { RunSpec } from '../../pipeline/run-spec.js';
+import type { RunSpec } from '../../dataset/run-spec.js';
 
 export interface ReduceTask {
   output: string;

@@ -1,7 +1,7 @@
 import type { AugmentResult, AugmentSpec } from '../../pipeline/augment.js';
 import type { FeaturizeResult } from '../../pipeline/featurize.js';
-import type { Shard } from '../../pipeline/plan.js';
-import type { RunSpec } from '../../pipeline/run-spec.js';
+import type { Shard } from '../../dataset/plan.js';
+import type { RunSpec } from '../../dataset/run-spec.js';
 import type { ModelInfo } from '../../model/feature-extractor.js';
 
 /** workerData of a pipeline thread. */

@@ -1,6 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ComponentChoice } from '../pca/pca-model.js';
-import type { LabelRule } from './labels.js';
+
+/**
+ * --label-from: how a relative image path becomes its label.
+ * parent (default): the folder that holds the file — the Fruits-360 layout `<Class>/<file>.jpg`;
+ * first: the first folder under the input root, for `<Class>/<any>/<depth>/<file>`;
+ * regex:<pattern>: the first capture group of the pattern on the relative path; none: empty label.
+ */
+export type LabelRule = 'parent' | 'first' | 'none' | `regex:${string}`;
 
 /** Everything that decides a run's output. Two runs with the same fingerprint produce the same parts. */
 export interface RunOptions {
