@@ -26,6 +26,8 @@ export const layout = {
   tmp: '_tmp/',
   plan: '_tmp/plan.json',
   moments: (shard: number) => `_tmp/moments/${partName(shard, 'bin')}`,
+  /** Node `node` of level `level` (≥ 1) of the tree reduce: the merged moments of the shards under it. */
+  mergedMoments: (level: number, node: number) => `_tmp/merged/L${level}/${partName(node, 'bin')}`,
   /** Written last by featurize, with the record of the parts it wrote: --resume skips the shard while they match. */
   featurized: (shard: number) => `_tmp/featurized/${partName(shard, 'json')}`,
 } as const;

@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { layout } from '../dataset/layout.js';
 import { Moments } from '../pca/moments.js';
+import { foldMoments, ReduceTree } from '../pca/moments-tree.js';
 import { LocalStorage } from '../storage/local-storage.js';
-import { MomentsMerge } from './reduce.js';
+import { mergeTreeNode, MomentsMerge, treeInputKey } from './reduce.js';
 
 /** One shard's moments from a few deterministic pseudo-random rows. */
 function shardMoments(shard: number, rows: number, dim: number): Moments {
@@ -18,18 +19,16 @@ function shardMoments(shard: number, rows: number, dim: number): Moments {
   return Moments.fromScatter(dim, rows, mean, scatter);
 }
 
-test('MomentsMerge: shards added in any order, some before, some after, give the bit-identical merge of the plan order', async () => {
+test('MomentsMerge: shards added in any order, some before, some after, give the bit-identical canonical merge (aligned tree in plan order)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fruits-reduce-'));
   try {
     const output = new LocalStorage(dir);
     const dim = 5;
     const shards = [0, 1, 2, 3, 4, 5, 6];
-    const expected = Moments.empty(dim);
-    for (const s of shards) {
-      const m = shardMoments(s, 3 + s, dim);
-      await output.write(layout.moments(s), m.serialize());
-      expected.merge(m);
-    }
+    const all = shards.map((s) => shardMoments(s, 3 + s, dim));
+    for (const s of shards) await output.write(layout.moments(s), all[s].serialize());
+    // The canonical order: the aligned binary tree over the shards in plan order.
+    const expected = foldMoments(dim, all);
     // Finishing order of two threads, and shard 6 never announced (a run resumed after its featurize).
     const merge = new MomentsMerge(output, shards, dim);
     for (const s of [1, 0, 3, 2, 5, 4]) merge.add(s);
@@ -50,6 +49,27 @@ test('MomentsMerge: an unreadable moments file fails the result, not the process
     const merge = new MomentsMerge(output, [0, 1], 4);
     merge.add(0);
     await assert.rejects(merge.result(), /moments/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('mergeTreeNode: a tree reduce through storage (fan-in 4, 3 levels) gives the bytes of the flat merge; a node that exists is kept', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fruits-reduce-'));
+  try {
+    const output = new LocalStorage(dir);
+    const dim = 5;
+    const shards = Array.from({ length: 37 }, (_, s) => s);
+    for (const s of shards) await output.write(layout.moments(s), shardMoments(s, 2 + (s % 4), dim).serialize());
+    const flat = await new MomentsMerge(output, shards, dim).result();
+    const tree = new ReduceTree(shards.length, 4);
+    assert.deepEqual(tree.widths, [37, 10, 3, 1]);
+    for (let level = 1; level < tree.height; level++) {
+      for (let node = 0; node < tree.widths[level]; node++) assert.equal((await mergeTreeNode(output, tree, level, node, dim)).skipped, false);
+    }
+    assert.equal((await mergeTreeNode(output, tree, 1, 0, dim)).skipped, true);
+    const root = await new MomentsMerge(output, tree.children(tree.height, 0), dim, treeInputKey(tree.height)).result();
+    assert.deepEqual(Buffer.from(root.serialize()), Buffer.from(flat.serialize()));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
