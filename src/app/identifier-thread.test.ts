@@ -84,23 +84,31 @@ describe('ThreadedIdentifier: the identifier of `fruits serve`, in its own threa
   });
 
   // Issue 10, item 7: in the server's thread, every batch held the event loop for the model's whole run (libuv
-  // then accepted no connection: /healthz waited > 5 s in a 400-client burst). With the Identifier in process,
-  // this check measured stalls of 0.5 s and more.
-  test("16 photos in the model: the caller's event loop never stalls for more than 150 ms", async () => {
-    const threaded = await ThreadedIdentifier.open({ run, model, threads: 1, maxBatch: 8 });
-    const delay = monitorEventLoopDelay({ resolution: 10 });
-    try {
-      await threaded.identify(photos[0]);
+  // then accepted no connection: /healthz waited > 5 s in a 400-client burst). The check compares the longest
+  // stall of the caller's loop with the Identifier in process and in its thread, in the same run, rather than
+  // against a fixed number of milliseconds: the machine's speed and load change both, not their ratio (in
+  // process the stall is a whole batch's model time; in the thread only the messages' cost).
+  test("16 photos in the model: the caller's event loop stalls for a fraction of what the Identifier in process costs it", async () => {
+    const longestStall = async (identifier: Identifier | ThreadedIdentifier): Promise<number> => {
+      await identifier.identify(photos[0]);
+      const delay = monitorEventLoopDelay({ resolution: 5 });
       delay.enable();
-      const t0 = performance.now();
-      const answers = await Promise.all(photos.map((p) => threaded.identify(p)));
-      const ms = performance.now() - t0;
+      const answers = await Promise.all(photos.map((p) => identifier.identify(p)));
       delay.disable();
       assert.equal(answers.length, 16);
-      const stall = delay.max / 1e6;
-      assert.ok(ms > 300, `the model was too fast to tell (${ms.toFixed(0)} ms for 16 photos)`);
-      assert.ok(stall < 150, `the event loop stalled for ${stall.toFixed(0)} ms while the model ran (${ms.toFixed(0)} ms for 16 photos)`);
+      return delay.max / 1e6;
+    };
+    const local = await Identifier.open({ run, model, threads: 1, maxBatch: 8 });
+    const threaded = await ThreadedIdentifier.open({ run, model, threads: 1, maxBatch: 8 });
+    try {
+      const inProcess = await longestStall(local);
+      const inThread = await longestStall(threaded);
+      assert.ok(
+        inThread < inProcess / 2,
+        `the caller's event loop stalled ${inThread.toFixed(0)} ms with the identifier in its thread, ${inProcess.toFixed(0)} ms with it in process`,
+      );
     } finally {
+      await local.close();
       await threaded.close();
     }
   });
