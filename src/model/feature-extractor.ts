@@ -52,7 +52,7 @@ export class FeatureExtractor {
         executionMode: 'sequential',
       });
     } catch (error) {
-      throw new ModelContractError(`cannot load ${path} as an ONNX model: ${(error as Error).message}`);
+      throw new ModelContractError(`cannot load ${path} as an ONNX model: ${(error as Error).message}`, { cause: error });
     }
     const info = describeContract(session, path, sha256, options.preprocessing ?? defaultPreprocessing(known?.preprocessing));
     const extractor = new FeatureExtractor(session, info);
@@ -82,7 +82,7 @@ export class FeatureExtractor {
   private async probe(): Promise<void> {
     const { inputSize: s } = this.info;
     const result = await this.extract(new Float32Array(s * s * 3), 1).catch((error: Error) => {
-      throw new ModelContractError(`model ${this.info.path} failed on a 1×${s}×${s}×3 probe input: ${error.message}`);
+      throw new ModelContractError(`model ${this.info.path} failed on a 1×${s}×${s}×3 probe input: ${error.message}`, { cause: error });
     });
     if (!result.every(Number.isFinite)) throw new ModelContractError(`model ${this.info.path} returns non-finite features`);
   }

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ModelChecksumError } from '../../src/model/errors.js';
 import { sha256Bytes } from '../../src/model/sha256.js';
-import { DownloadError, downloadVerified, type DownloadOptions } from '../../src/model/provision/download.js';
+import { DownloadError } from '../../src/model/errors.js';
+import { downloadVerified, type DownloadOptions } from '../../src/model/provision/download.js';
 import { tempDir } from './helpers.js';
 import { closedPort, startWeightsServer, type WeightsServer } from './weights-server.js';
 

@@ -3,7 +3,7 @@ import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readSidecar } from '../../src/model/builder/sidecar.js';
-import { ModelVerificationError } from '../../src/model/builder/verify.js';
+import { ModelVerificationError } from '../../src/model/errors.js';
 import { ModelChecksumError, ModelNotFoundError } from '../../src/model/errors.js';
 import { FeatureExtractor } from '../../src/model/feature-extractor.js';
 import {

@@ -1,6 +1,6 @@
 import { closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { ModelError } from '../errors.js';
+import { ModelError, ModelVerificationError, ModelWeightsError } from '../errors.js';
 import { knownModelByFile } from '../known-models.js';
 import { sha256Bytes } from '../sha256.js';
 import { loadKerasH5Weights } from '../weights/keras-h5.js';
@@ -8,7 +8,7 @@ import { loadNpyFolderWeights } from '../weights/npy-folder.js';
 import type { LoadedWeights } from '../weights/source.js';
 import { BUILDER_VERSION, buildMobileNetV2Onnx, PREPROCESSING } from './mobilenet-v2-graph.js';
 import { writeSidecar, SIDECAR_FORMAT, type DownloadProvenance, type ModelSidecar } from './sidecar.js';
-import { describeChecks, findReferenceInput, ModelVerificationError, verifyModel } from './verify.js';
+import { describeChecks, findReferenceInput, verifyModel } from './verify.js';
 
 export interface BuildProgress {
   phase: 'build' | 'verify';
@@ -41,9 +41,9 @@ const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 export async function loadWeights(from: string): Promise<LoadedWeights> {
   const path = resolve(from);
   const stat = statSync(path, { throwIfNoEntry: false });
-  if (!stat) throw new Error(`${path} does not exist`);
+  if (!stat) throw new ModelWeightsError(`${path} does not exist`, { code: 'FRUITS_MODEL_WEIGHTS_NOT_FOUND' });
   if (stat.isDirectory()) return loadNpyFolderWeights(path);
-  if (!isHdf5(path) && !/\.(h5|hdf5)$/i.test(path)) throw new Error(`${path} is neither an .npy weights folder nor an HDF5 (.h5) file`);
+  if (!isHdf5(path) && !/\.(h5|hdf5)$/i.test(path)) throw new ModelWeightsError(`${path} is neither an .npy weights folder nor an HDF5 (.h5) file`);
   return loadKerasH5Weights(path);
 }
 

@@ -1,15 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { ModelError } from '../errors.js';
+import { ModelVerificationError } from '../errors.js';
 import { readNpy } from '../weights/npy.js';
 import { FEATURE_DIM, INPUT_SIZE } from './architecture.js';
 import { compareGolden, kerasNormalize, REFERENCE_GOLDEN, SYNTHETIC_GOLDEN, syntheticInput, type GoldenComparison } from './golden.js';
-
-/** A built (or any) model that failed its checks: never installed, never used. */
-export class ModelVerificationError extends ModelError {
-  override name = 'ModelVerificationError';
-}
 
 export interface TensorDescription {
   name: string;

@@ -2,7 +2,7 @@ import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ModelChecksumError } from '../errors.js';
+import { DownloadError, ModelChecksumError } from '../errors.js';
 import { sha256File } from '../sha256.js';
 
 export interface DownloadOptions {
@@ -30,30 +30,6 @@ export interface DownloadResult {
   resumedFrom: number;
   /** The file was already complete at `dest`: nothing was transferred. */
   cached: boolean;
-}
-
-/**
- * Why a transfer did not complete:
- * - `unreachable`: no connection at all (offline, DNS, refused) — retrying now is pointless, rerun when connected;
- * - `interrupted`: the connection broke or stalled mid-transfer (or a resume was refused) — the next try resumes;
- * - `http`: the server answered with an error status (`status`); 5xx are retried;
- * - `mismatch`: the server's file is not the pinned one (size) — never retried.
- */
-export type DownloadFailure = 'unreachable' | 'interrupted' | 'http' | 'mismatch';
-
-export class DownloadError extends Error {
-  override name = 'DownloadError';
-  constructor(
-    message: string,
-    readonly failure: DownloadFailure,
-    readonly status?: number,
-  ) {
-    super(message);
-  }
-
-  get retryable(): boolean {
-    return this.failure === 'interrupted' || (this.failure === 'http' && this.status !== undefined && this.status >= 500);
-  }
 }
 
 /**
@@ -147,7 +123,7 @@ async function transfer(options: DownloadOptions, part: string, progress: (done:
         redirect: 'follow',
       });
     } catch (error) {
-      throw new DownloadError(`cannot reach ${url}: ${describeNetworkError(error, controller.signal.aborted)}`, 'unreachable');
+      throw new DownloadError(`cannot reach ${url}: ${describeNetworkError(error, controller.signal.aborted)}`, 'unreachable', undefined, { cause: error });
     }
     touch();
 
@@ -201,6 +177,8 @@ async function transfer(options: DownloadOptions, part: string, progress: (done:
         `download of ${url} interrupted at ${done} of ${bytes} bytes (${describeNetworkError(error, controller.signal.aborted)}); ` +
           `the ${done} bytes are kept in ${part} and the next try resumes from there`,
         'interrupted',
+        undefined,
+        { cause: error },
       );
     } finally {
       await file.close().catch(() => undefined);

@@ -5,7 +5,8 @@ import { readSidecar, sidecarPath, type ModelSidecar } from '../builder/sidecar.
 import { ModelNotFoundError } from '../errors.js';
 import { BUILT_MODEL_FILE, locateModel, modelCacheDir, type LocatedModel } from '../locate.js';
 import { sha256File } from '../sha256.js';
-import { downloadVerified, DownloadError, type DownloadOptions, type DownloadResult } from './download.js';
+import { DownloadError } from '../errors.js';
+import { downloadVerified, type DownloadOptions, type DownloadResult } from './download.js';
 import { KERAS_WEIGHTS_NO_TOP, weightsUrl, type PublishedWeightsFile } from './published-weights.js';
 
 export { KERAS_WEIGHTS_FULL, KERAS_WEIGHTS_NO_TOP, weightsBaseUrl, type PublishedWeightsFile } from './published-weights.js';

@@ -9,14 +9,11 @@ import {
   type ConvLayerSpec,
   type ConvWeights,
 } from '../builder/architecture.js';
+import { KerasWeightsError } from '../errors.js';
 import { sha256File } from '../sha256.js';
 import { foldBatchNorm } from './batchnorm.js';
 import { hwc1ToC1hw, hwioToOihw } from './layouts.js';
 import type { LoadedWeights } from './source.js';
-
-export class KerasWeightsError extends Error {
-  override name = 'KerasWeightsError';
-}
 
 /** One HDF5 dataset read as float32. */
 interface Tensor {
@@ -63,7 +60,7 @@ export async function loadKerasH5Weights(file: string): Promise<LoadedWeights> {
   try {
     h5 = new h5wasm.File(path, 'r');
   } catch (error) {
-    throw new KerasWeightsError(`${path} is not a readable HDF5 file: ${(error as Error).message}`);
+    throw new KerasWeightsError(`${path} is not a readable HDF5 file: ${(error as Error).message}`, { cause: error });
   }
   try {
     const root = weightsRoot(h5 as unknown as H5Node);

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { convLayers, onnxWeightShape, type ConvLayerSpec, type ConvWeights } from '../builder/architecture.js';
+import { WeightsFolderError } from '../errors.js';
 import { sha256Bytes } from '../sha256.js';
 import { depthwise1hwcToC1hw, ohwiToOihw } from './layouts.js';
 import { parseNpy } from './npy.js';
@@ -17,10 +18,6 @@ interface LayerMapEntry {
   group: number;
   pads_tlbr: number[];
   relu6: boolean;
-}
-
-export class WeightsFolderError extends Error {
-  override name = 'WeightsFolderError';
 }
 
 /**

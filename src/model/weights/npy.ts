@@ -1,13 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { NpyFormatError } from '../errors.js';
 
 /** One float32 array read from a NumPy `.npy` file, in C (row-major) order. */
 export interface NpyArray {
   shape: number[];
   data: Float32Array;
-}
-
-export class NpyFormatError extends Error {
-  override name = 'NpyFormatError';
 }
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
@@ -21,7 +18,7 @@ export function readNpy(path: string): NpyArray {
   try {
     return parseNpy(readFileSync(path));
   } catch (error) {
-    if (error instanceof NpyFormatError) throw new NpyFormatError(`${path}: ${error.message}`);
+    if (error instanceof NpyFormatError) throw new NpyFormatError(`${path}: ${error.message}`, { cause: error });
     throw error;
   }
 }
