@@ -11,4 +11,6 @@ export { ModelNotFoundError } from './errors/model-not-found-error.js';
 export { ModelVerificationError } from './errors/model-verification-error.js';
 export { ModelWeightsError } from './errors/model-weights-error.js';
 export { DownloadError, type DownloadFailure } from './errors/download-error.js';
-export { KerasWeightsError, NpyFormatError, WeightsFolderError } from './errors/weights-format-errors.js';
+export { KerasWeightsError } from './errors/keras-weights-error.js';
+export { NpyFormatError } from './errors/npy-format-error.js';
+export { WeightsFolderError } from './errors/weights-folder-error.js';
