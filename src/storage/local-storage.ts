@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { StorageError, type Storage, type StorageEntry } from './storage.js';
 
@@ -43,8 +43,44 @@ export class LocalStorage implements Storage {
     for (const entry of entries) if (entry.isDirectory()) yield* this.walk(join(dir, entry.name));
   }
 
+  async listLevel(prefix = ''): Promise<{ files: StorageEntry[]; folders: string[] }> {
+    const dir = this.path(prefix);
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return { files: [], folders: [] };
+      if (code === 'ENOTDIR') return { files: prefix ? [{ key: prefix, size: (await stat(dir)).size }] : [], folders: [] };
+      throw new StorageError(`cannot read ${dir}: ${(error as Error).message}`);
+    }
+    const base = prefix === '' ? '' : prefix.endsWith('/') ? prefix : `${prefix}/`;
+    const names = entries.filter((e) => e.isFile() || e.isSymbolicLink()).map((e) => e.name);
+    const sizes = await Promise.all(names.map((n) => stat(join(dir, n)).then((s) => s.size, () => 0)));
+    return {
+      files: names.map((n, i) => ({ key: base + n, size: sizes[i] })),
+      folders: entries.filter((e) => e.isDirectory()).map((e) => `${base}${e.name}/`),
+    };
+  }
+
   read(key: string): Promise<Buffer> {
     return readFile(this.path(key));
+  }
+
+  async readRange(key: string, start: number, end: number): Promise<Buffer> {
+    const file = await open(this.path(key), 'r');
+    try {
+      const buffer = Buffer.allocUnsafe(Math.max(0, end - start));
+      let filled = 0;
+      while (filled < buffer.length) {
+        const { bytesRead } = await file.read(buffer, filled, buffer.length - filled, start + filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return filled === buffer.length ? buffer : buffer.subarray(0, filled);
+    } finally {
+      await file.close();
+    }
   }
 
   async write(key: string, data: Uint8Array | string): Promise<void> {

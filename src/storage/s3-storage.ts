@@ -184,6 +184,34 @@ export class S3Storage implements Storage {
     } while (token);
   }
 
+  /** ListObjectsV2 with Delimiter '/', every page: the objects at this level and the common prefixes below it. */
+  async listLevel(prefix = ''): Promise<{ files: StorageEntry[]; folders: string[] }> {
+    checkKey(prefix, this.uri, { allowRoot: true, allowFolder: true });
+    const client = await this.client();
+    const { ListObjectsV2Command } = await sdk();
+    const base = this.prefix + (prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`);
+    const files: StorageEntry[] = [];
+    const folders: string[] = [];
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await client.send(
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: base, Delimiter: '/', ContinuationToken: token, MaxKeys: this.pageSize }),
+        );
+      } catch (error) {
+        throw this.error(error, 'list', this.display(prefix));
+      }
+      for (const object of page.Contents ?? []) {
+        if (object.Key === undefined || object.Key.endsWith('/')) continue;
+        files.push({ key: object.Key.slice(this.prefix.length), size: object.Size ?? 0 });
+      }
+      for (const common of page.CommonPrefixes ?? []) if (common.Prefix) folders.push(common.Prefix.slice(this.prefix.length));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return { files, folders };
+  }
+
   async read(key: string): Promise<Buffer> {
     checkKey(key, this.uri);
     const client = await this.client();
@@ -196,6 +224,31 @@ export class S3Storage implements Storage {
       for await (const chunk of body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
       return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
     } catch (error) {
+      if (isNotFound(error)) {
+        throw new S3StorageError(`${this.display(key)} does not exist (${errorCode(error)})`, errorCode(error), 'ENOENT');
+      }
+      throw this.error(error, 'read', this.display(key));
+    }
+  }
+
+  /** One ranged GetObject (`Range: bytes=start-(end-1)`); a range past the end gives the bytes that exist. */
+  async readRange(key: string, start: number, end: number): Promise<Buffer> {
+    checkKey(key, this.uri);
+    if (end <= start) return Buffer.alloc(0);
+    const client = await this.client();
+    const { GetObjectCommand } = await sdk();
+    try {
+      const response = await client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Range: `bytes=${start}-${end - 1}` }),
+      );
+      const body = response.Body as AsyncIterable<Uint8Array> | undefined;
+      if (!body) return Buffer.alloc(0);
+      const chunks: Buffer[] = [];
+      for await (const chunk of body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+      return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+    } catch (error) {
+      // 416: the range starts at or past the end of the object: nothing there, like a short local read.
+      if (httpStatus(error) === 416 || errorCode(error) === 'InvalidRange') return Buffer.alloc(0);
       if (isNotFound(error)) {
         throw new S3StorageError(`${this.display(key)} does not exist (${errorCode(error)})`, errorCode(error), 'ENOENT');
       }

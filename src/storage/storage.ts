@@ -13,7 +13,18 @@ export interface Storage {
   readonly uri: string;
   /** Every object under `prefix` (recursive), in no particular order. */
   list(prefix?: string): AsyncIterable<StorageEntry>;
+  /**
+   * One level under `prefix` (a folder, '' for the root): its files and the names of its sub-folders (each ending in
+   * '/', relative to the root). Why: the planner lists class folders side by side, which one recursive listing
+   * cannot do (S3 pages are sequential).
+   */
+  listLevel(prefix?: string): Promise<{ files: StorageEntry[]; folders: string[] }>;
   read(key: string): Promise<Buffer>;
+  /**
+   * Bytes `start` (inclusive) to `end` (exclusive) of one object, fewer if the object ends first. Why: tar members
+   * and Parquet row groups are read where they lie, so a shard of a 10 GB tar never loads the whole tar.
+   */
+  readRange(key: string, start: number, end: number): Promise<Buffer>;
   /** Atomic: readers see the whole object or none of it, never a partial write. */
   write(key: string, data: Uint8Array | string): Promise<void>;
   exists(key: string): Promise<boolean>;
