@@ -1,5 +1,5 @@
 import type { Identification, IdentifierOptions, Method } from '../classifier/identifier.js';
-import type { ImageDecodeError } from '../images/errors.js';
+import type { WireError } from '../errors/wire.js';
 
 /** Messages from the server's thread to the identifier thread. */
 export type ToThread = { type: 'identify'; id: number; bytes: Uint8Array; method?: Method } | { type: 'close' };
@@ -8,16 +8,9 @@ export type ToThread = { type: 'identify'; id: number; bytes: Uint8Array; method
 export type FromThread =
   | { type: 'log'; line: string }
   | { type: 'ready'; info: ThreadedIdentifierInfo }
-  | { type: 'failed'; error: ThreadError }
+  | { type: 'failed'; error: WireError }
   | { type: 'result'; id: number; result: Identification }
-  | { type: 'error'; id: number; error: ThreadError };
-
-/** An error as plain data: structured clone keeps neither the class nor its extra fields. */
-export type ThreadError =
-  | { kind: 'decode'; message: string; reason: ImageDecodeError['reason'] }
-  | { kind: 'queue-full'; message: string; retryAfterSeconds: number }
-  | { kind: 'closed'; message: string }
-  | { kind: 'other'; name: string; message: string; stack?: string };
+  | { type: 'error'; id: number; error: WireError };
 
 /** What `fruits serve` reports about the identifier it opened. */
 export interface ThreadedIdentifierInfo {

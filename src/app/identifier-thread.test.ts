@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { runCli } from '../../test/support/cli.js';
 import { writeImageFolder } from '../../test/support/synthetic-images.js';
-import { ClassifierClosedError } from '../classifier/errors.js';
+import { ClassifierClosedError, RunNotReadyError } from '../classifier/errors.js';
 import { Identifier } from '../classifier/identifier.js';
 import { ImageDecodeError } from '../images/errors.js';
 import { GraphBuilder } from '../onnx/graph-builder.js';
@@ -67,6 +67,7 @@ describe('ThreadedIdentifier: the identifier of `fruits serve`, in its own threa
       const refused = await threaded.identify(Buffer.from('this is not an image')).catch((e: unknown) => e);
       assert.ok(refused instanceof ImageDecodeError, String(refused));
       assert.equal(refused.reason, 'not-an-image');
+      assert.equal(refused.code, 'FRUITS_IMAGE_DECODE');
       assert.equal(threaded.pending, 0);
     } finally {
       await local.close();
@@ -76,11 +77,16 @@ describe('ThreadedIdentifier: the identifier of `fruits serve`, in its own threa
     assert.ok(closed instanceof ClassifierClosedError);
   });
 
-  test('a run it cannot open fails open() with the reason, like Identifier.open', async () => {
+  test('a run it cannot open fails open() with the same error as Identifier.open: class, code and message', async () => {
     const error = (await ThreadedIdentifier.open({ run: join(dir, 'no-run-here'), model }).catch((e: unknown) => e)) as Error;
     const expected = (await Identifier.open({ run: join(dir, 'no-run-here'), model }).catch((e: unknown) => e)) as Error;
     assert.equal(error.message, expected.message);
     assert.equal(error.name, expected.name);
+    // Until the thread sent toWire(error), this crossed as { name, message }: `fruits serve` could not tell
+    // "no run here" (exit 3) from any other failure.
+    assert.ok(expected instanceof RunNotReadyError);
+    assert.ok(error instanceof RunNotReadyError, `${error.name} rebuilt as its class`);
+    assert.equal(error.code, 'FRUITS_RUN_NOT_READY');
   });
 
   // Issue 10, item 7: in the server's thread, every batch held the event loop for the model's whole run (libuv

@@ -1,11 +1,14 @@
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { ClassifierClosedError, QueueFullError } from '../classifier/errors.js';
+import * as classifierErrors from '../classifier/errors.js';
+import { ClassifierClosedError } from '../classifier/errors.js';
 import type { Identification, Method } from '../classifier/identifier.js';
-import { ImageDecodeError } from '../images/errors.js';
+import { fromWire, type WireError } from '../errors/wire.js';
+import * as imageErrors from '../images/errors.js';
+import * as modelErrors from '../model/errors.js';
 import type { PhotoIdentifier } from './context.js';
-import type { FromThread, ThreadedIdentifierInfo, ThreadedIdentifierOptions, ThreadError, ToThread } from './identifier-messages.js';
+import type { FromThread, ThreadedIdentifierInfo, ThreadedIdentifierOptions, ToThread } from './identifier-messages.js';
 
 export type { ThreadedIdentifierInfo, ThreadedIdentifierOptions } from './identifier-messages.js';
 
@@ -132,20 +135,11 @@ function spawnIdentifierThread(workerData: unknown): Worker {
   return new Worker(bootstrap, { eval: true, workerData });
 }
 
-/** The thread's error as the class the HTTP layer maps (415/422/503…), or a plain Error with its name. */
-function revive(error: ThreadError): Error {
-  switch (error.kind) {
-    case 'decode':
-      return new ImageDecodeError(error.message, error.reason);
-    case 'queue-full':
-      return new QueueFullError(error.message, error.retryAfterSeconds);
-    case 'closed':
-      return new ClassifierClosedError(error.message);
-    default: {
-      const revived = new Error(error.message);
-      revived.name = error.name;
-      if (error.stack) revived.stack = error.stack;
-      return revived;
-    }
-  }
+/**
+ * The thread's error rebuilt as its class, with its code, fields and cause: the HTTP layer maps the classifier's
+ * and decoder's errors to 415/422/503, and `fruits serve` maps a run or model that cannot be opened to its exit
+ * code. Errors of other layers come back as an Error with their name and code.
+ */
+function revive(error: WireError): Error {
+  return fromWire(error, [classifierErrors, imageErrors, modelErrors]);
 }

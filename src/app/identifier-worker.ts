@@ -1,27 +1,18 @@
 /** Entry of the identifier thread (see identifier-thread.ts): one Identifier, answering the server's thread. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { ClassifierClosedError, QueueFullError } from '../classifier/errors.js';
 import { Identifier } from '../classifier/identifier.js';
-import { ImageDecodeError } from '../images/errors.js';
+import { toWire } from '../errors/wire.js';
 import { collectWhenIdle } from './idle-gc.js';
-import type { FromThread, ThreadedIdentifierOptions, ThreadError, ToThread } from './identifier-messages.js';
+import type { FromThread, ThreadedIdentifierOptions, ToThread } from './identifier-messages.js';
 
 const port = parentPort!;
 const post = (message: FromThread) => port.postMessage(message);
-
-function plain(error: unknown): ThreadError {
-  if (error instanceof ImageDecodeError) return { kind: 'decode', message: error.message, reason: error.reason };
-  if (error instanceof QueueFullError) return { kind: 'queue-full', message: error.message, retryAfterSeconds: error.retryAfterSeconds };
-  if (error instanceof ClassifierClosedError) return { kind: 'closed', message: error.message };
-  const e = error as Error;
-  return { kind: 'other', name: e?.name ?? 'Error', message: e?.message ?? String(error), stack: e?.stack };
-}
 
 let identifier: Identifier;
 try {
   identifier = await Identifier.open({ ...(workerData as Omit<ThreadedIdentifierOptions, 'log'>), log: (line) => post({ type: 'log', line }) });
 } catch (error) {
-  post({ type: 'failed', error: plain(error) });
+  post({ type: 'failed', error: toWire(error) });
   process.exit(0);
 }
 post({
@@ -44,6 +35,6 @@ port.on('message', (message: ToThread) => {
   }
   identifier.identify(message.bytes, message.method).then(
     (result) => post({ type: 'result', id: message.id, result }),
-    (error: unknown) => post({ type: 'error', id: message.id, error: plain(error) }),
+    (error: unknown) => post({ type: 'error', id: message.id, error: toWire(error) }),
   );
 });

@@ -21,12 +21,12 @@ function readJson(file: URL): unknown {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new CatalogError([`cannot read ${file.pathname}: ${(error as Error).message}`]);
+    throw new CatalogError([`cannot read ${file.pathname}: ${(error as Error).message}`], { cause: error });
   }
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new CatalogError([`${file.pathname} is not valid JSON: ${(error as Error).message}`]);
+    throw new CatalogError([`${file.pathname} is not valid JSON: ${(error as Error).message}`], { cause: error });
   }
 }
 

@@ -1,10 +1,6 @@
-/** One image could not be turned into pixels; the run records it in errors/ and goes on. */
-export class ImageDecodeError extends Error {
-  override name = 'ImageDecodeError';
-  constructor(
-    message: string,
-    readonly reason: 'empty' | 'not-an-image' | 'too-many-pixels' | 'corrupt' | 'unsupported',
-  ) {
-    super(message);
-  }
-}
+/**
+ * The images layer's errors, one class per file under errors/.
+ *
+ * @module
+ */
+export { ImageDecodeError, type ImageDecodeReason } from './errors/image-decode-error.js';
