@@ -4,11 +4,12 @@ import { parseArgs } from 'node:util';
 import type { BullmqEngine } from '../../engine/bullmq/bullmq-engine.js';
 import { RedisTarget } from '../../engine/bullmq/connection.js';
 import { DEFAULT_METRICS_INTERVAL_MS } from '../../engine/bullmq/emf-metrics.js';
-import { DEFAULT_RETRY } from '../../engine/bullmq/queue-contract.js';
+import { DEFAULT_QUEUE_LAYOUT, DEFAULT_RETRY, MAX_REDUCE_FAN_IN, type QueueLayout } from '../../engine/bullmq/queue-contract.js';
 import { RunAbortedError } from '../../engine/engine.js';
 import { LocalEngine } from '../../engine/local/local-engine.js';
 import { ensureModel } from '../../model/provision/index.js';
 import { FeatureExtractor } from '../../model/feature-extractor.js';
+import { isPowerOfTwo } from '../../pca/moments-tree.js';
 import { parseLabelRule } from '../../pipeline/labels.js';
 import { checkInput } from '../../pipeline/plan.js';
 import { checkOutput, prepareRun } from '../../pipeline/prepare-run.js';
@@ -63,6 +64,10 @@ Distributed runs (docs/distributed.md):
   --backoff-ms N         bullmq: wait before the 2nd try, doubled for each further one (default ${DEFAULT_RETRY.backoffMs})
   --redis-timeout T      bullmq: how long to wait for an unreachable Redis (at start or mid-run) before exiting 1
                          with the command that re-attaches (default 2m; e.g. 30s, 5m); reported every 10 s
+  --reduce-fan-in N      bullmq: merge the shards' moments in a tree of this fan-in (a power of two; default
+                         ${DEFAULT_QUEUE_LAYOUT.fanIn}): no job reads more than N moments files, the merges run on every worker
+                         during featurize; the PCA is the same to the bit whatever N (and as the local engine's)
+  --enqueue-batch N      bullmq: shard jobs per Redis transaction when queueing (default ${DEFAULT_QUEUE_LAYOUT.enqueueBatch})
   --run-id RUN_ID        bullmq, with --resume: the run to resume, instead of <input> <output>; its input, output
                          and options come from the queue's record and the run's plan (same as --resume RUN_ID)
   The coordinator prints a CloudWatch EMF line (Fruits/PendingShards{Queue=shards}) every
@@ -103,12 +108,14 @@ export const extractCommand: Command = {
         'backoff-ms': { type: 'string' },
         'run-id': { type: 'string' },
         'redis-timeout': { type: 'string' },
+        'reduce-fan-in': { type: 'string' },
+        'enqueue-batch': { type: 'string' },
       },
     });
     if (values.engine !== 'local' && values.engine !== 'bullmq') throw new UsageError(`--engine must be local or bullmq, not "${values.engine}"`);
     const distributed = values.engine === 'bullmq' ? BullmqCoordinatorOptions.parse(values, positionals) : undefined;
     if (!distributed && positionals.length !== 2) throw new UsageError('expected <input> and <output>');
-    const bullmqOnly = (['redis', 'detach', 'attempts', 'backoff-ms', 'run-id', 'redis-timeout'] as const).filter((o) => values[o] !== undefined && values[o] !== false);
+    const bullmqOnly = (['redis', 'detach', 'attempts', 'backoff-ms', 'run-id', 'redis-timeout', 'reduce-fan-in', 'enqueue-batch'] as const).filter((o) => values[o] !== undefined && values[o] !== false);
     if (!distributed && bullmqOnly.length > 0) throw new UsageError(`--${bullmqOnly[0]} needs --engine bullmq`);
     let [inputUri, outputUri] = positionals;
     if (values.resume && values.overwrite) throw new UsageError('--resume and --overwrite exclude each other');
@@ -242,6 +249,7 @@ class BullmqCoordinatorOptions {
     private readonly attempts: number,
     private readonly backoffMs: number,
     private readonly redisTimeoutMs: number,
+    private readonly queueLayout: QueueLayout,
   ) {}
 
   static parse(values: Record<string, string | boolean | undefined>, positionals: string[]): BullmqCoordinatorOptions {
@@ -264,6 +272,10 @@ class BullmqCoordinatorOptions {
       intOption('attempts', values.attempts as string | undefined, DEFAULT_RETRY.attempts),
       intOption('backoff-ms', values['backoff-ms'] as string | undefined, DEFAULT_RETRY.backoffMs, 0),
       durationOption('redis-timeout', values['redis-timeout'] as string | undefined, 120_000),
+      {
+        fanIn: fanInOption(values['reduce-fan-in'] as string | undefined),
+        enqueueBatch: intOption('enqueue-batch', values['enqueue-batch'] as string | undefined, DEFAULT_QUEUE_LAYOUT.enqueueBatch),
+      },
     );
   }
 
@@ -276,6 +288,7 @@ class BullmqCoordinatorOptions {
       modelPath,
       retry: { attempts: this.attempts, backoffMs: this.backoffMs },
       redisTimeoutMs: this.redisTimeoutMs,
+      queueLayout: this.queueLayout,
       metricsSink: new LogSink(metrics),
       metricsIntervalMs: interval,
       log: (line) => quiet || process.stderr.write(`${line}\n`),
@@ -295,6 +308,13 @@ function installInterrupt(controller: AbortController, quiet: boolean): void {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+}
+
+/** `--reduce-fan-in`: a power of two from 2 to 2^20 (the merge order, and so the PCA's bits, depends on the tree). */
+function fanInOption(text: string | undefined): number {
+  const n = intOption('reduce-fan-in', text, DEFAULT_QUEUE_LAYOUT.fanIn);
+  if (!isPowerOfTwo(n) || n < 2 || n > MAX_REDUCE_FAN_IN) throw new UsageError(`--reduce-fan-in must be a power of two from 2 to ${MAX_REDUCE_FAN_IN}, not ${text}`);
+  return n;
 }
 
 /** `--redis-timeout`: 500ms, 30s, 2m, or plain seconds. */

@@ -11,7 +11,7 @@ import { DEFAULT_METRICS_INTERVAL_MS, EmfMetrics } from './emf-metrics.js';
 import { isAuthError, RedisAuthError, RedisUnreachableError, RunFailedError, UnknownRunError } from './errors.js';
 import type { LogSink } from './log-sink.js';
 import { ModelBroadcast } from './model-broadcast.js';
-import { DEFAULT_RETRY, jobId, parseJobId, QUEUE_NAME, QUEUE_PREFIX, type RetryPolicy } from './queue-contract.js';
+import { DEFAULT_RETRY, jobId, parseJobId, QUEUE_NAME, QUEUE_PREFIX, type QueueLayout, type RetryPolicy } from './queue-contract.js';
 import { RunClock } from './run-clock.js';
 import { RunMonitor } from './run-monitor.js';
 import { RunRegistry } from './run-registry.js';
@@ -32,6 +32,8 @@ export interface BullmqEngineOptions {
   /** Where the EMF PendingShards lines go (stdout by default), and how often (0 = never). */
   metricsSink?: LogSink;
   metricsIntervalMs?: number;
+  /** The tree reduce's fan-in and the shards per enqueue transaction (DEFAULT_QUEUE_LAYOUT). */
+  queueLayout?: QueueLayout;
   /** Human-readable notes (model upload, Redis reconnections); stderr in the CLI. */
   log?: (line: string) => void;
 }
@@ -209,11 +211,15 @@ export class BullmqEngine implements Engine {
   /** The run's failure, told by the job that failed first: its shard, its stage, its attempts and its error. */
   private async failure(queue: Queue, plan: Plan, parent: 'reduce' | 'commit'): Promise<RunFailedError> {
     const { runId } = plan.spec;
-    const parentJob = await queue.getJob(jobId[parent](runId));
-    // With failParentOnFailure the parent's reason is "child fruits:shards:<job id> failed".
-    const childKey = /child (\S+) failed/.exec(parentJob?.failedReason ?? '')?.[1];
-    const child: Job | undefined = childKey ? await queue.getJob(childKey.split(':').pop()!) : undefined;
-    const failed = child ?? parentJob;
+    // With failParentOnFailure a parent's reason is "child fruits:shards:<job id> failed": followed down the
+    // tree reduce (reduce ← merge ← … ← featurize) to the job that failed on its own.
+    let failed: Job | undefined = await queue.getJob(jobId[parent](runId));
+    for (let depth = 0; depth < 64; depth++) {
+      const childKey = /child (\S+) failed/.exec(failed?.failedReason ?? '')?.[1];
+      const child: Job | undefined = childKey ? await queue.getJob(childKey.split(':').pop()!) : undefined;
+      if (!child) break;
+      failed = child;
+    }
     const id = parseJobId(failed?.id);
     const what = id?.shard !== undefined ? `shard ${id.shard} (${id.name})` : `the ${id?.name ?? parent} job`;
     const attempts = failed?.attemptsMade ?? 0;
@@ -273,7 +279,7 @@ export class BullmqEngine implements Engine {
     flows.off('error', onError);
     queue.on('error', this.warn);
     flows.on('error', this.warn);
-    return { queue, flows, scheduler: new RunScheduler(queue, flows), registry: new RunRegistry(queue) };
+    return { queue, flows, scheduler: new RunScheduler(queue, flows, this.options.queueLayout), registry: new RunRegistry(queue) };
   }
 
   private async disconnect({ queue, flows }: Connections): Promise<void> {

@@ -1,14 +1,16 @@
 import { availableParallelism } from 'node:os';
-import type { Job } from 'bullmq';
+import { DelayedError, WaitingChildrenError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { layout } from '../../dataset/layout.js';
 import type { Manifest } from '../../dataset/manifest.js';
 import { FEATURE_DIM } from '../../model/feature-extractor.js';
+import { ReduceTree } from '../../pca/moments-tree.js';
 import { pcaModelFromJson } from '../../pca/pca-model.js';
 import { commitRun } from '../../pipeline/commit.js';
 import { featurizeShard, type FeaturizeResult } from '../../pipeline/featurize.js';
 import type { Shard } from '../../dataset/plan.js';
 import { projectShard } from '../../pipeline/project.js';
+import { mergeTreeNode, treeInputKey } from '../../pipeline/reduce.js';
 import { discardResults, keptPcaModel, pendingProject, unmarkedShards, unprojectedShards } from '../../pipeline/run-state.js';
 import { InvalidJobError } from './job-errors.js';
 import { parseJob } from './job-schemas.js';
@@ -20,6 +22,20 @@ import { reduceInThread } from './threaded-reduce.js';
 
 /** Progress is sent to Redis at most this often per job: a QueueEvents stream entry each. */
 const PROGRESS_INTERVAL_MS = 500;
+
+/**
+ * How long after it was queued a parent job (merge, reduce, commit) that finds inputs missing and no child
+ * pending waits for the coordinator to queue them (a flow is queued in several transactions), rechecking every
+ * second, before it fails.
+ */
+const QUEUEING_WAIT_MS = 10 * 60_000;
+
+/** What a featurize job returns (kept in its parent's `processed` hash until the parent finishes): small. */
+export interface FeaturizeSummary {
+  shard: number;
+  images: number;
+  errors: number;
+}
 
 export interface JobProcessorOptions {
   /** onnxruntime threads for the reduce's eigen-decomposition; default every core (the fleet waits on it). */
@@ -41,7 +57,8 @@ export class JobProcessor {
     private readonly options: JobProcessorOptions,
   ) {}
 
-  process = async (job: Job): Promise<unknown> => {
+  /** `token`: the job's lock, which a parent job needs to go back to waiting for its children. */
+  process = async (job: Job, token?: string): Promise<unknown> => {
     const parsed = parseJob(job.name, job.data);
     const run = await this.runs.acquire(parsed.runId, parsed.output);
     if (run === 'finished') {
@@ -52,12 +69,14 @@ export class JobProcessor {
       switch (parsed.name) {
         case 'featurize':
           return await this.featurize(job, run, parsed.shard);
+        case 'merge':
+          return await this.merge(job, token, run, parsed.level, parsed.node, parsed.fanIn);
         case 'reduce':
-          return await this.reduce(job, run);
+          return await this.reduce(job, token, run, parsed.fanIn);
         case 'project':
           return await this.project(run, parsed.shard);
         case 'commit':
-          return await this.commit(job, run);
+          return await this.commit(job, token, run);
       }
     } finally {
       this.runs.release(run);
@@ -70,12 +89,12 @@ export class JobProcessor {
     return shard;
   }
 
-  private async featurize(job: Job, run: RunHandle, index: number): Promise<FeaturizeResult> {
+  private async featurize(job: Job, run: RunHandle, index: number): Promise<FeaturizeSummary> {
     const shard = this.shard(run, index);
     const { runId } = run;
     if (await run.output.exists(layout.featurized(index))) {
       this.log.info({ runId, stage: 'featurize', shard: index }, 'shard already featurized: duplicate job skipped');
-      return JSON.parse((await run.output.read(layout.featurized(index))).toString()) as FeaturizeResult;
+      return summary(JSON.parse((await run.output.read(layout.featurized(index))).toString()) as FeaturizeResult);
     }
     const context = await this.runs.context(run);
     const started = performance.now();
@@ -107,14 +126,59 @@ export class JobProcessor {
       },
       'shard featurized',
     );
-    return result;
+    return summary(result);
   }
 
-  private async reduce(job: Job, run: RunHandle): Promise<{ k: number; projectShards: number }> {
+  /** An inner node of the tree reduce: at most fan-in inputs of the level below, merged into one file. */
+  private async merge(job: Job, token: string | undefined, run: RunHandle, level: number, node: number, fanIn: number): Promise<{ level: number; node: number; merged: number }> {
+    const { output, runId } = run;
+    const tree = this.tree(run, fanIn, level, node);
+    if (await output.exists(layout.mergedMoments(level, node))) return { level, node, merged: 0 };
+    await this.awaitInputs(job, token, `merge ${level}.${node}`, () => missingInputs(output, tree, level, node));
+    const merged = await mergeTreeNode(output, tree, level, node, FEATURE_DIM);
+    this.log.info({ runId, stage: 'merge', level, node, inputs: merged.merged, ms: Math.round(merged.ms), skipped: merged.skipped }, 'moments merged');
+    return { level, node, merged: merged.merged };
+  }
+
+  private tree(run: RunHandle, fanIn: number, level: number, node: number): ReduceTree {
+    const tree = new ReduceTree(run.plan.shards.length, fanIn);
+    if (level > tree.height || node >= tree.widths[level]) {
+      throw new InvalidJobError(`run ${run.runId} has no merge node ${level}.${node} at fan-in ${fanIn} (levels ${tree.widths.join(', ')})`);
+    }
+    return tree;
+  }
+
+  /**
+   * A parent job released before all its children were queued (the coordinator queues a flow in several
+   * transactions; if the children queued so far all finish before the next ones are added, BullMQ releases the
+   * parent) finds inputs missing. It goes back to waiting for the children queued since, or, when none is
+   * pending yet, looks again in a second; past QUEUEING_WAIT_MS after it was queued, missing inputs are an error.
+   */
+  private async awaitInputs(job: Job, token: string | undefined, what: string, missing: () => Promise<string[]>): Promise<void> {
+    const absent = await missing();
+    if (absent.length === 0) return;
+    if (token !== undefined) {
+      if (await job.moveToWaitingChildren(token)) throw new WaitingChildrenError();
+      if (Date.now() - job.timestamp < QUEUEING_WAIT_MS) {
+        this.log.info({ runId: parseRunId(job), jobId: job.id, missing: absent.length }, 'inputs not queued yet: looking again in 1 s');
+        await job.moveToDelayed(Date.now() + 1000, token);
+        throw new DelayedError();
+      }
+    }
+    throw new Error(`${what}: ${absent.length} input(s) missing (${absent.slice(0, 5).join(', ')}${absent.length > 5 ? ', …' : ''}); \`fruits extract … --resume\` queues them again`);
+  }
+
+  private async reduce(job: Job, token: string | undefined, run: RunHandle, fanIn: number | undefined): Promise<{ k: number; projectShards: number }> {
     const { plan, output, runId } = run;
-    const missing = await unmarkedShards(output, plan);
-    if (missing.length > 0) {
-      throw new Error(`cannot fit the PCA: ${missing.length} shard(s) not featurized (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''})`);
+    // Without a fan-in (a job queued before the tree reduce): the root over every shard, the flat merge.
+    const tree = new ReduceTree(plan.shards.length, fanIn ?? Math.max(2, 2 ** Math.ceil(Math.log2(Math.max(plan.shards.length, 1)))));
+    if (tree.height > 1) {
+      await this.awaitInputs(job, token, 'cannot fit the PCA', () => missingInputs(output, tree, tree.height, 0));
+    } else {
+      const missing = await unmarkedShards(output, plan);
+      if (missing.length > 0) {
+        await this.awaitInputs(job, token, 'cannot fit the PCA', async () => (await unmarkedShards(output, plan)).map((s) => `shard ${s} not featurized`));
+      }
     }
     const previous = await RunClock.readReduce(output);
     let k: number;
@@ -128,7 +192,7 @@ export class JobProcessor {
       const reduced = await reduceInThread({
         output: output.uri,
         spec: plan.spec,
-        shards: plan.shards.map((s) => s.index),
+        inputs: tree.children(tree.height, 0).map(treeInputKey(tree.height)),
         dim: FEATURE_DIM,
         threads: this.options.reduceThreads ?? availableParallelism(),
       });
@@ -146,7 +210,7 @@ export class JobProcessor {
       projectShards,
     });
     // The second flow (commit ← project shards) can only be added now: flows fan in, they do not chain.
-    await this.scheduler.addFlow(plan, 'commit', 'project', projectShards, retryOf(job.opts));
+    await this.scheduler.addProjectFlow(plan, projectShards, retryOf(job.opts));
     this.log.info({ runId, stage: 'reduce', k, mergeMs: Math.round(timing.mergeMs), fitMs: Math.round(timing.fitMs), projectShards: projectShards.length }, 'pca fitted');
     return { k, projectShards: projectShards.length };
   }
@@ -160,14 +224,13 @@ export class JobProcessor {
     return { shard: index, rows };
   }
 
-  private async commit(job: Job, run: RunHandle): Promise<Pick<Manifest, 'runId' | 'counts'>> {
+  private async commit(job: Job, token: string | undefined, run: RunHandle): Promise<Pick<Manifest, 'runId' | 'counts'>> {
     const { plan, output, runId } = run;
     if (await output.exists(layout.success)) {
       const manifest = JSON.parse((await output.read(layout.manifest)).toString()) as Manifest;
       return { runId: manifest.runId, counts: manifest.counts };
     }
-    const missing = await unprojectedShards(output, plan);
-    if (missing.length > 0) throw new Error(`cannot commit: ${missing.length} shard(s) not projected (${missing.slice(0, 5).join(', ')})`);
+    await this.awaitInputs(job, token, 'cannot commit', async () => (await unprojectedShards(output, plan)).map((s) => `shard ${s} not projected`));
     const [pcaText, startedAt, reduced, context] = await Promise.all([
       output.read(layout.pcaModel),
       RunClock.startedAt(output),
@@ -192,6 +255,21 @@ export class JobProcessor {
     await this.runs.finish(runId);
     return { runId, counts: manifest.counts };
   }
+}
+
+function summary(result: FeaturizeResult): FeaturizeSummary {
+  return { shard: result.shard, images: result.images, errors: result.errors };
+}
+
+/** The inputs of a tree node that are not complete yet: shard markers under level 1, node files above. */
+async function missingInputs(output: RunHandle['output'], tree: ReduceTree, level: number, node: number): Promise<string[]> {
+  const keys = tree.children(level, node).map(level === 1 ? layout.featurized : (n: number) => layout.mergedMoments(level - 1, n));
+  const present = await Promise.all(keys.map((k) => output.exists(k)));
+  return keys.filter((_, i) => !present[i]);
+}
+
+function parseRunId(job: Job): string | undefined {
+  return (job.data as { runId?: string } | undefined)?.runId;
 }
 
 function round(x: number): number {

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { Plan } from '../../dataset/plan.js';
 import { InvalidJobError } from './job-errors.js';
-import { JOB_NAMES, RUN_ID_PATTERN, type JobName } from './queue-contract.js';
+import { isPowerOfTwo } from '../../pca/moments-tree.js';
+import { JOB_NAMES, MAX_REDUCE_FAN_IN, RUN_ID_PATTERN, type JobName } from './queue-contract.js';
 
 /** A storage root URI: a path or s3://…, bounded, printable (no control characters to smuggle into logs). */
 const storageUri = z
@@ -12,21 +13,32 @@ const storageUri = z
 const runId = z.string().regex(RUN_ID_PATTERN, 'must be letters, digits, _ or - (at most 64)');
 
 const shardJob = z.strictObject({ runId, output: storageUri, shard: z.number().int().min(0).max(100_000_000) });
-const runJob = z.strictObject({ runId, output: storageUri });
+/** A power of two: the tree's shape, and so the merge order, depends on it (MomentsFold). */
+const fanIn = z
+  .number()
+  .int()
+  .min(2)
+  .max(MAX_REDUCE_FAN_IN)
+  .refine(isPowerOfTwo, 'must be a power of two');
+/** `fanIn` on the reduce: the root of a tree of that fan-in; absent (jobs queued before the tree), every shard's moments. */
+const runJob = z.strictObject({ runId, output: storageUri, fanIn: fanIn.optional() });
+const mergeJob = z.strictObject({ runId, output: storageUri, level: z.number().int().min(1).max(64), node: z.number().int().min(0).max(100_000_000), fanIn });
 
 /** The whole payload of a job: small, and everything else comes from the run's plan in its output root. */
 export type ShardJobData = z.infer<typeof shardJob>;
 export type RunJobData = z.infer<typeof runJob>;
-export type JobData = ShardJobData | RunJobData;
+export type MergeJobData = z.infer<typeof mergeJob>;
+export type JobData = ShardJobData | RunJobData | MergeJobData;
 
 export type ParsedJob =
   | ({ name: 'featurize' | 'project' } & ShardJobData)
-  | ({ name: 'reduce' | 'commit' } & RunJobData);
+  | ({ name: 'reduce' | 'commit' } & RunJobData)
+  | ({ name: 'merge' } & MergeJobData);
 
 /** Validates a job before a worker acts on it; anything else is an InvalidJobError, failed without retries. */
 export function parseJob(name: string, data: unknown): ParsedJob {
   if (!(JOB_NAMES as readonly string[]).includes(name)) throw new InvalidJobError(`unknown job name ${JSON.stringify(name).slice(0, 80)}`);
-  const schema = name === 'featurize' || name === 'project' ? shardJob : runJob;
+  const schema = name === 'featurize' || name === 'project' ? shardJob : name === 'merge' ? mergeJob : runJob;
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
     throw new InvalidJobError(`invalid ${name} job: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'data'}: ${i.message}`).join('; ')}`);

@@ -76,10 +76,10 @@ export class ShardWorker {
     const lockDuration = options.lockMs ?? 30_000;
     // Counted so that a stop with nothing in hand does not wait for a Redis that may never answer.
     const inHand = { jobs: 0 };
-    const run = async (job: Job) => {
+    const run = async (job: Job, token?: string) => {
       inHand.jobs++;
       try {
-        return await processor.process(job);
+        return await processor.process(job, token);
       } finally {
         inHand.jobs--;
       }

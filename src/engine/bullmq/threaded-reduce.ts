@@ -4,7 +4,8 @@ import type { RunSpec } from '../../dataset/run-spec.js';
 export interface ReduceTask {
   output: string;
   spec: RunSpec;
-  shards: number[];
+  /** The moments files the root merges, in order: every shard's (a flat reduce) or the top level's nodes. */
+  inputs: string[];
   dim: number;
   threads: number;
 }
