@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { StorageError, type Storage, type StorageEntry } from './storage.js';
+import { StorageError } from './errors.js';
+import type { Storage, StorageEntry } from './storage.js';
 
 /** A folder on this machine. Writes go to a temporary sibling first and are renamed into place. */
 export class LocalStorage implements Storage {
@@ -20,7 +21,7 @@ export class LocalStorage implements Storage {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return;
-      throw new StorageError(`cannot read ${start}: ${(error as Error).message}`);
+      throw new StorageError(`cannot read ${start}: ${(error as Error).message}`, { code, cause: error });
     }
     if (!info.isDirectory()) {
       if (prefix) yield { key: prefix, size: info.size };
@@ -52,7 +53,7 @@ export class LocalStorage implements Storage {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return { files: [], folders: [] };
       if (code === 'ENOTDIR') return { files: prefix ? [{ key: prefix, size: (await stat(dir)).size }] : [], folders: [] };
-      throw new StorageError(`cannot read ${dir}: ${(error as Error).message}`);
+      throw new StorageError(`cannot read ${dir}: ${(error as Error).message}`, { code, cause: error });
     }
     const base = prefix === '' ? '' : prefix.endsWith('/') ? prefix : `${prefix}/`;
     const names = entries.filter((e) => e.isFile() || e.isSymbolicLink()).map((e) => e.name);
@@ -148,7 +149,5 @@ export async function describeWriteError(error: unknown, target: string): Promis
     if (!writable) reason = `${folder} is read-only (cannot create folders in it)`;
   }
   if (!reason) return error as Error;
-  const described = new StorageError(`cannot write ${target}: ${reason} (${e.code})`) as StorageError & { code?: string };
-  described.code = e.code;
-  return described;
+  return new StorageError(`cannot write ${target}: ${reason} (${e.code})`, { code: e.code, cause: error });
 }

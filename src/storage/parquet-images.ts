@@ -1,6 +1,7 @@
 import { DataType, tableFromIPC, type Field, type Table } from 'apache-arrow';
 import { ParquetFile } from 'parquet-wasm';
-import { StorageError, type Storage } from './storage.js';
+import { StorageError } from './errors.js';
+import type { Storage } from './storage.js';
 
 /**
  * Where the image bytes, the path and the label are in a Parquet image table. Column names as parquet-wasm selects
@@ -51,7 +52,7 @@ async function openTable(storage: Storage, key: string, size: number): Promise<P
   try {
     return await ParquetFile.fromFile(rangeBlob(storage, key, size));
   } catch (error) {
-    throw new StorageError(`${storage.uri}/${key} is not a readable Parquet file: ${(error as Error).message ?? error}`);
+    throw new StorageError(`${storage.uri}/${key} is not a readable Parquet file: ${(error as Error).message ?? error}`, { cause: error });
   }
 }
 

@@ -12,7 +12,8 @@ import { writeTinyModel } from '../../test/support/tiny-model.js';
 import { openStorage } from './open-storage.js';
 import { S3Storage } from './s3-storage.js';
 import { parseS3Uri } from './s3-uri.js';
-import { StorageError, type Storage } from './storage.js';
+import { StorageError } from './errors.js';
+import type { Storage } from './storage.js';
 
 // The SDK's default credential chain finds s3rver's key pair in the environment; nothing of the user's
 // AWS configuration (profile, endpoint, session token) may leak into these tests.

@@ -1,6 +1,7 @@
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { checkKey, parseS3Uri } from './s3-uri.js';
-import { StorageError, type Storage, type StorageEntry } from './storage.js';
+import { S3StorageError, StorageError } from './errors.js';
+import type { Storage, StorageEntry } from './storage.js';
 
 export interface S3StorageOptions {
   /** S3-compatible endpoint (s3rver, MinIO…); defaults to AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL. */
@@ -18,21 +19,6 @@ const MULTIPART_THRESHOLD = 16 * 1024 * 1024;
 const PART_SIZE = 8 * 1024 * 1024;
 /** DeleteObjects takes at most 1000 keys per request. */
 const DELETE_BATCH = 1000;
-
-/**
- * The same error type as every storage, with `code` set the way Node sets it on file errors (ENOENT for a
- * missing key, EACCES for a refused one) so callers that explain local read failures explain these too;
- * `s3Code` keeps the S3 error name (NoSuchKey, AccessDenied, NoSuchBucket…).
- */
-export class S3StorageError extends StorageError {
-  constructor(
-    message: string,
-    readonly s3Code?: string,
-    readonly code?: string,
-  ) {
-    super(message);
-  }
-}
 
 type ClientS3 = typeof import('@aws-sdk/client-s3');
 let sdkModule: Promise<ClientS3> | undefined;
@@ -225,7 +211,7 @@ export class S3Storage implements Storage {
       return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
     } catch (error) {
       if (isNotFound(error)) {
-        throw new S3StorageError(`${this.display(key)} does not exist (${errorCode(error)})`, errorCode(error), 'ENOENT');
+        throw new S3StorageError(`${this.display(key)} does not exist (${errorCode(error)})`, errorCode(error), 'ENOENT', { cause: error });
       }
       throw this.error(error, 'read', this.display(key));
     }
@@ -250,7 +236,7 @@ export class S3Storage implements Storage {
       // 416: the range starts at or past the end of the object: nothing there, like a short local read.
       if (httpStatus(error) === 416 || errorCode(error) === 'InvalidRange') return Buffer.alloc(0);
       if (isNotFound(error)) {
-        throw new S3StorageError(`${this.display(key)} does not exist (${errorCode(error)})`, errorCode(error), 'ENOENT');
+        throw new S3StorageError(`${this.display(key)} does not exist (${errorCode(error)})`, errorCode(error), 'ENOENT', { cause: error });
       }
       throw this.error(error, 'read', this.display(key));
     }
@@ -368,7 +354,7 @@ export class S3Storage implements Storage {
     if (error instanceof StorageError) return error as S3StorageError;
     const code = errorCode(error);
     if (isMissingBucket(error)) {
-      return new S3StorageError(`bucket ${this.bucket} does not exist or is not accessible: ${describe(error)} (${this.uri})`, code, 'ENOENT');
+      return new S3StorageError(`bucket ${this.bucket} does not exist or is not accessible: ${describe(error)} (${this.uri})`, code, 'ENOENT', { cause: error });
     }
     const hint =
       code === 'AccessDenied' || code === 'Forbidden' || httpStatus(error) === 403
@@ -376,6 +362,6 @@ export class S3Storage implements Storage {
         : code === 'PermanentRedirect' || code === 'AuthorizationHeaderMalformed' || httpStatus(error) === 301
           ? ` (the bucket is not in region ${this.region}: give --s3-region or set AWS_REGION to its region)`
           : '';
-    return new S3StorageError(`cannot ${action} ${where}: ${describe(error)}${hint}`, code, nodeCode(code, httpStatus(error)));
+    return new S3StorageError(`cannot ${action} ${where}: ${describe(error)}${hint}`, code, nodeCode(code, httpStatus(error)), { cause: error });
   }
 }

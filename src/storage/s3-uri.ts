@@ -1,4 +1,4 @@
-import { StorageError } from './storage.js';
+import { StorageError } from './errors.js';
 
 /** Where an `s3://bucket/prefix` root lives. `prefix` is '' (the whole bucket) or ends with '/'. */
 export interface S3Location {

@@ -1,4 +1,5 @@
-import { StorageError, type Storage, type StorageEntry } from './storage.js';
+import { StorageError } from './errors.js';
+import type { Storage, StorageEntry } from './storage.js';
 
 /** Brace patterns expand to at most this many names: a typo such as {0..99999999} is refused, not listed. */
 const MAX_EXPANDED = 1_000_000;

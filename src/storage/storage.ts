@@ -34,7 +34,5 @@ export interface Storage {
   deletePrefix(prefix: string): Promise<void>;
 }
 
-/** A storage root that cannot be used at all (missing folder, no such bucket): the run stops before any work. */
-export class StorageError extends Error {
-  override name = 'StorageError';
-}
+/** The error every Storage method raises for a root or key it cannot use (one class per file under errors/). */
+export { StorageError } from './errors.js';
