@@ -1,14 +1,31 @@
+import type { IncomingMessage } from 'node:http';
+import type { Context } from 'hono';
 import { HttpError } from './errors.js';
+import { multipartBoundary, MultipartError, parseMultipart } from './multipart.js';
 
 /** Room for the multipart envelope and small text fields around the photo. */
 const MULTIPART_OVERHEAD = 64 * 1024;
 
 /**
+ * The Node request behind a Hono context when @hono/node-server serves it (`c.env.incoming`), so that the upload
+ * can be read from it directly; undefined for a plain `app.fetch(request)`.
+ */
+export function incomingOf(c: Context): IncomingMessage | undefined {
+  const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming;
+  return incoming && typeof (incoming as IncomingMessage).on === 'function' && 'headers' in (incoming as object) ? (incoming as IncomingMessage) : undefined;
+}
+
+/**
  * Reads a request body, refusing (413) as soon as it exceeds `maxBytes`: a declared Content-Length is checked
  * before reading anything, a chunked body is counted while it streams, so an oversized upload never sits
  * whole in memory.
+ *
+ * With `incoming` (the Node request, see incomingOf) the bytes come from its 'data' events and are joined once.
+ * The Request's web stream that @hono/node-server builds over the same socket is the slow way: one promise per
+ * chunk through a stream adapter, and in a 400-client burst those chains kept the event loop from its sockets
+ * (see multipart.ts).
  */
-export async function readLimitedBody(request: Request, maxBytes: number): Promise<Uint8Array> {
+export async function readLimitedBody(request: Request, maxBytes: number, incoming?: IncomingMessage): Promise<Uint8Array> {
   // The rest of the body is never read: the connection is closed after the answer so the client cannot reuse a
   // socket that still carries the unread bytes.
   const tooLarge = () =>
@@ -17,6 +34,8 @@ export async function readLimitedBody(request: Request, maxBytes: number): Promi
     });
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > maxBytes) throw tooLarge();
+  // A body someone already started reading cannot be read from the Node stream again (its 'end' has passed).
+  if (incoming && !incoming.readableDidRead && !incoming.readableEnded) return readIncoming(incoming, maxBytes, tooLarge);
   if (!request.body) return new Uint8Array(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -34,6 +53,50 @@ export async function readLimitedBody(request: Request, maxBytes: number): Promi
   return Buffer.concat(chunks, size);
 }
 
+function readIncoming(incoming: IncomingMessage, maxBytes: number, tooLarge: () => HttpError): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const finish = (error?: Error) => {
+      if (settled) return;
+      settled = true;
+      incoming.off('data', onData);
+      incoming.off('end', onEnd);
+      incoming.off('error', onError);
+      incoming.off('close', onClose);
+      if (error) {
+        // Stop pulling the socket: the answer closes the connection (Connection: close) without the rest.
+        incoming.pause();
+        reject(error);
+      } else {
+        resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+      }
+    };
+    const onData = (chunk: Buffer | string) => {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
+      size += bytes.length;
+      if (size > maxBytes) return finish(tooLarge());
+      chunks.push(bytes);
+    };
+    const onEnd = () => finish();
+    // The client went away mid-upload: nobody reads the answer, but it is a client's doing, not a server error
+    // to log with a stack.
+    const interrupted = () => new HttpError(400, 'bad-request', 'the upload was interrupted before its end', { Connection: 'close' });
+    const onError = () => finish(interrupted());
+    const onClose = () => {
+      if (!incoming.complete) return finish(interrupted());
+      // The whole body arrived before the client closed its socket: what is still buffered is the end of it.
+      for (let chunk = incoming.read() as Buffer | string | null; chunk !== null && !settled; chunk = incoming.read() as Buffer | string | null) onData(chunk);
+      finish();
+    };
+    incoming.on('data', onData);
+    incoming.once('end', onEnd);
+    incoming.once('error', onError);
+    incoming.once('close', onClose);
+  });
+}
+
 export interface Upload {
   photo: Uint8Array;
   /** Text fields of a multipart form (empty for a raw body). */
@@ -45,28 +108,35 @@ export interface Upload {
  * Content-Type (`curl --data-binary @photo.jpg` sends application/x-www-form-urlencoded). The type is never
  * trusted: the decoder sniffs the bytes.
  */
-export async function readUpload(request: Request, maxPhotoBytes: number, options: { requirePhoto?: boolean } = {}): Promise<Upload> {
+export async function readUpload(
+  request: Request,
+  maxPhotoBytes: number,
+  options: { requirePhoto?: boolean; incoming?: IncomingMessage } = {},
+): Promise<Upload> {
   const type = request.headers.get('content-type') ?? '';
   const multipart = /^multipart\/form-data/i.test(type);
-  const body = await readLimitedBody(request, multipart ? maxPhotoBytes + MULTIPART_OVERHEAD : maxPhotoBytes);
+  const body = await readLimitedBody(request, multipart ? maxPhotoBytes + MULTIPART_OVERHEAD : maxPhotoBytes, options.incoming);
   if (!multipart) {
     if (body.length === 0) throw new HttpError(400, 'empty-upload', 'no photo: the request body is empty. Send the image as the body or as the multipart field "photo".');
     return { photo: body, fields: {} };
   }
-  let form: FormData;
+  let parts;
   try {
-    form = await new Request('http://local/', { method: 'POST', headers: { 'content-type': type }, body }).formData();
+    const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    parts = parseMultipart(bytes, multipartBoundary(type));
   } catch (error) {
-    throw new HttpError(400, 'bad-request', `malformed multipart form: ${(error as Error).message}`);
+    if (!(error instanceof MultipartError)) throw error;
+    throw new HttpError(400, 'bad-request', `malformed multipart form: ${error.message}`);
   }
   const fields: Record<string, string> = {};
   let photo: Uint8Array | undefined;
-  const photos = form.getAll('photo').filter((value) => typeof value !== 'string').length;
+  const photos = parts.filter((part) => part.name === 'photo' && part.filename !== undefined).length;
   // One photo per request: answering for the first of several would silently drop the others.
   if (photos > 1) throw new HttpError(400, 'bad-request', `the form has ${photos} files named "photo"; send one photo per request`);
-  for (const [name, value] of form.entries()) {
-    if (typeof value === 'string') fields[name] = value;
-    else if (name === 'photo') photo = new Uint8Array(await value.arrayBuffer());
+  // As a browser's FormData: a part with a filename is a file (only "photo" is used), any other a text field.
+  for (const part of parts) {
+    if (part.filename === undefined) fields[part.name] = part.data.toString('utf8');
+    else if (part.name === 'photo') photo = part.data;
   }
   if (!photo) {
     if (options.requirePhoto === false) return { photo: new Uint8Array(0), fields };

@@ -7,7 +7,7 @@ import { sha256Bytes } from '../../model/sha256.js';
 import type { AppOptions } from '../context.js';
 import type { FeedbackStore } from '../feedback-store.js';
 import { HttpError } from '../errors.js';
-import { readUpload } from '../upload.js';
+import { incomingOf, readUpload } from '../upload.js';
 
 /**
  * Photos kept for the next training set: big enough to crop a fruit from (the model sees 224×224), small enough to
@@ -25,7 +25,7 @@ export const STORED_MAX_SIDE = 1024;
  */
 export function registerFeedback(app: Hono, options: AppOptions, store: FeedbackStore): void {
   app.post('/api/feedback', async (c) => {
-    const { photo, fields } = await readUpload(c.req.raw, options.maxUploadBytes);
+    const { photo, fields } = await readUpload(c.req.raw, options.maxUploadBytes, { incoming: incomingOf(c) });
     const classes = new Set(options.identifier.classes);
     const schema = z.object({
       correctClass: z.string().refine((v) => classes.has(v) || v === 'other', { message: 'must be one of the classes of GET /api/fruits, or "other"' }),

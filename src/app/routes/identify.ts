@@ -3,7 +3,7 @@ import { buildAnswer } from '../answer.js';
 import type { AppOptions } from '../context.js';
 import { HttpError } from '../errors.js';
 import { collectWhenIdle } from '../idle-gc.js';
-import { readUpload } from '../upload.js';
+import { incomingOf, readUpload } from '../upload.js';
 
 /**
  * POST /api/identify: a photo (multipart field "photo", or the raw body) → the answer. Validation order is
@@ -34,7 +34,7 @@ export function registerIdentify(app: Hono, options: AppOptions): void {
     }
     admitted++;
     try {
-      const { photo, fields } = await readUpload(c.req.raw, options.maxUploadBytes);
+      const { photo, fields } = await readUpload(c.req.raw, options.maxUploadBytes, { incoming: incomingOf(c) });
       const method = (c.req.query('method') ?? fields.method) as string | undefined;
       if (method !== undefined && method !== 'probe' && method !== 'knn') {
         throw new HttpError(400, 'bad-request', `method must be "probe" or "knn", not ${JSON.stringify(method)}`);
