@@ -19,7 +19,15 @@ export interface RunOptions {
   labelFrom: LabelRule;
   maxPixels: number;
   imageSize: number;
+  /**
+   * --input-format; absent means auto: image files if the input holds any, else its .tar files (WebDataset), else its
+   * .parquet files (image tables). Set only when given, so runs made before it keep their fingerprint.
+   */
+  inputFormat?: InputFormat;
 }
+
+/** What the images are stored as: one file each, WebDataset tar shards, or Parquet image tables. */
+export type InputFormat = 'auto' | 'files' | 'tar' | 'parquet';
 
 export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp'] as const;
 

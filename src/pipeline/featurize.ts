@@ -4,6 +4,7 @@ import { encodeErrors, encodeFeatures, type ErrorRecord } from '../dataset/schem
 import { decodeImage, type DecodedImage } from '../images/decode.js';
 import { writeImageInto } from '../images/normalize.js';
 import type { Shard } from '../dataset/plan.js';
+import { openShardReader, ShardInputError } from './shard-input.js';
 import type { StageContext } from './stage-context.js';
 
 /**
@@ -53,14 +54,12 @@ export async function featurizeShard(
   const errors: ErrorRecord[] = [];
   const batch = new Float32Array(batchSize * size * size * 3);
 
-  const prepare = async (index: number): Promise<Prepared> => {
+  // Where the bytes come from (files, tar members, Parquet rows) is the reader's business; a batch is read at once
+  // so a tar batch is one ranged read and a Parquet batch one row group.
+  const reader = openShardReader(input, shard);
+  const prepare = async (index: number, bytes: Buffer | Error): Promise<Prepared> => {
     const path = shard.keys[index];
-    let bytes: Buffer;
-    try {
-      bytes = await input.read(path);
-    } catch (error) {
-      return { ok: false, error: { path, stage: 'read', message: readMessage(error) } };
-    }
+    if (bytes instanceof Error) return { ok: false, error: { path, stage: 'read', message: readMessage(bytes) } };
     try {
       const image = await decodeImage(bytes, context.decode);
       return { ok: true, index, image, bytes: bytes.length };
@@ -75,7 +74,9 @@ export async function featurizeShard(
   const prepareBatch = async (start: number) => {
     if (preparing++ === 0) preparingSince = performance.now();
     try {
-      return await Promise.all(Array.from({ length: Math.min(batchSize, shard.keys.length - start) }, (_, i) => prepare(start + i)));
+      const end = Math.min(start + batchSize, shard.keys.length);
+      const bytes = await reader.read(start, end);
+      return await Promise.all(bytes.map((b, i) => prepare(start + i, b)));
     } finally {
       if (--preparing === 0) timings.decode += performance.now() - preparingSince;
     }
@@ -85,35 +86,41 @@ export async function featurizeShard(
   // left the thread waiting for input ~10% of the time on the full Fruits-360 run.
   const ahead: Promise<Prepared[]>[] = [];
   const lookahead = 2;
-  for (let i = 0; i < lookahead && i * batchSize < shard.keys.length; i++) ahead.push(prepareBatch(i * batchSize));
-  for (let start = 0; start < shard.keys.length; start += batchSize) {
-    // Checked between batches, never inside the model: a thread torn down while onnxruntime runs aborts the
-    // whole process (Napi::Error thrown past the binding). Nothing of the shard is written yet: it stays to do.
-    if (shouldStop()) {
-      await Promise.allSettled(ahead);
-      throw new ShardStoppedError(`shard ${shard.index} stopped before it was complete`);
-    }
-    const waitStart = performance.now();
-    const prepared = await ahead.shift()!;
-    timings.inputWait += performance.now() - waitStart;
-    const upcoming = start + lookahead * batchSize;
-    if (upcoming < shard.keys.length) ahead.push(prepareBatch(upcoming));
-    const good = prepared.filter((p): p is Extract<Prepared, { ok: true }> => p.ok);
-    for (const p of prepared) if (!p.ok) errors.push(p.error);
-    if (good.length > 0) {
-      const t0 = performance.now();
-      good.forEach((p, slot) => writeImageInto(batch, slot, p.image, size, context.norm));
-      try {
-        const out = await extractor.extract(batch, good.length);
-        features.set(out, ok.length * dim);
-        ok.push(...good);
-      } catch (error) {
-        // A batch the model rejects is recorded image by image, never dropped silently.
-        for (const p of good) errors.push({ path: shard.keys[p.index], stage: 'inference', message: (error as Error).message });
+  try {
+    for (let i = 0; i < lookahead && i * batchSize < shard.keys.length; i++) ahead.push(prepareBatch(i * batchSize));
+    for (let start = 0; start < shard.keys.length; start += batchSize) {
+      // Checked between batches, never inside the model: a thread torn down while onnxruntime runs aborts the
+      // whole process (Napi::Error thrown past the binding). Nothing of the shard is written yet: it stays to do.
+      if (shouldStop()) {
+        await Promise.allSettled(ahead);
+        throw new ShardStoppedError(`shard ${shard.index} stopped before it was complete`);
       }
-      timings.inference += performance.now() - t0;
+      const waitStart = performance.now();
+      const prepared = await ahead.shift()!;
+      timings.inputWait += performance.now() - waitStart;
+      const upcoming = start + lookahead * batchSize;
+      if (upcoming < shard.keys.length) ahead.push(prepareBatch(upcoming));
+      const good = prepared.filter((p): p is Extract<Prepared, { ok: true }> => p.ok);
+      for (const p of prepared) if (!p.ok) errors.push(p.error);
+      if (good.length > 0) {
+        const t0 = performance.now();
+        good.forEach((p, slot) => writeImageInto(batch, slot, p.image, size, context.norm));
+        try {
+          const out = await extractor.extract(batch, good.length);
+          features.set(out, ok.length * dim);
+          ok.push(...good);
+        } catch (error) {
+          // A batch the model rejects is recorded image by image, never dropped silently.
+          for (const p of good) errors.push({ path: shard.keys[p.index], stage: 'inference', message: (error as Error).message });
+        }
+        timings.inference += performance.now() - t0;
+      }
+      onProgress(prepared.length, prepared.length - good.length);
     }
-    onProgress(prepared.length, prepared.length - good.length);
+  } finally {
+    // A Parquet reader holds a row group (and its file handle in WebAssembly memory) until closed.
+    await Promise.allSettled(ahead);
+    await reader.close();
   }
 
   const rows = ok.length;
@@ -157,6 +164,7 @@ export class ShardStoppedError extends Error {
 }
 
 function readMessage(error: unknown): string {
+  if (error instanceof ShardInputError) return error.message;
   const e = error as NodeJS.ErrnoException;
   if (e.code === 'EACCES' || e.code === 'EPERM') return `permission denied: ${e.message}`;
   // Node lists names as UTF-8 strings: a name that is not valid UTF-8 comes back with U+FFFD in it and cannot be

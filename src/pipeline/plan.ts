@@ -1,27 +1,44 @@
 import { createHash } from 'node:crypto';
 import type { Plan, Shard } from '../dataset/plan.js';
-import { StorageError, type Storage } from '../storage/storage.js';
+import { IMAGE_EXTENSIONS, type InputFormat, type RunOptions, type RunSpec } from '../dataset/run-spec.js';
+import { listParallel, type ListProgress } from '../storage/list-parallel.js';
+import { StorageError, type Storage, type StorageEntry } from '../storage/storage.js';
 import { globToRegExp } from './glob.js';
 import { labelFor } from './labels.js';
-import { IMAGE_EXTENSIONS, type RunOptions, type RunSpec } from '../dataset/run-spec.js';
+import { planContainers } from './plan-containers.js';
 
 /** Thrown when the input has nothing to do; the message says what was looked for. */
 export class EmptyInputError extends StorageError {
   override name = 'EmptyInputError';
 }
 
+/** What planning reports while it lists and indexes the input (`fruits extract` shows it on the progress line). */
+export type PlanProgress =
+  | ({ phase: 'list' } & ListProgress)
+  | { phase: 'index'; format: 'tar' | 'parquet'; files: number; filesDone: number; images: number };
+
+export interface PlanOptions {
+  /** Folders listed at once (default 16). */
+  listConcurrency?: number;
+  onProgress?: (progress: PlanProgress) => void;
+}
+
 /**
- * Checks that the input exists and holds at least one image, listing only until the first one: run before the
- * model is looked up, so a wrong path or an empty folder is reported as such, not as a missing model.
+ * Checks that the input exists and holds at least one image (or, for --input-format tar/parquet or an input with no
+ * image files, one .tar/.parquet file), listing only until the first one: run before the model is looked up, so a
+ * wrong path or an empty folder is reported as such, not as a missing model.
  */
-export async function checkInput(input: Storage, options: Pick<RunOptions, 'glob'>): Promise<void> {
+export async function checkInput(input: Storage, options: Pick<RunOptions, 'glob' | 'inputFormat'>): Promise<void> {
   const filter = imageFilter(options.glob);
+  const format = options.inputFormat ?? 'auto';
   let listed = 0;
   for await (const entry of input.list()) {
     listed++;
-    if (isImageEntry(entry.key, filter)) return;
+    if ((format === 'auto' || format === 'files') && isImageEntry(entry.key, filter)) return;
+    if ((format === 'auto' || format === 'tar') && isContainer(entry.key, 'tar')) return;
+    if ((format === 'auto' || format === 'parquet') && isContainer(entry.key, 'parquet')) return;
   }
-  throw await noImagesError(input, listed, options.glob);
+  throw await noImagesError(input, listed, options.glob, format);
 }
 
 function imageFilter(glob: string | undefined): RegExp {
@@ -29,39 +46,53 @@ function imageFilter(glob: string | undefined): RegExp {
 }
 
 /** Hidden files and anything under a folder whose name starts with `_` are not inputs. */
-function isImageEntry(key: string, filter: RegExp): boolean {
+export function isImageEntry(key: string, filter: RegExp): boolean {
   const name = key.split('/').pop() ?? '';
   if (name.startsWith('.') || key.split('/').some((part) => part.startsWith('_'))) return false;
   return filter.test(key);
 }
 
-async function noImagesError(input: Storage, listed: number, glob: string | undefined): Promise<EmptyInputError> {
+function isContainer(key: string, format: 'tar' | 'parquet'): boolean {
+  return isImageEntry(key, format === 'tar' ? /\.tar$/i : /\.parquet$/i);
+}
+
+async function noImagesError(input: Storage, listed: number, glob: string | undefined, format: InputFormat = 'auto'): Promise<EmptyInputError> {
   if (listed === 0 && !(await input.exists(''))) {
     return new EmptyInputError(`input ${input.uri} does not exist: check the path (a folder of class sub-folders, or s3://bucket/prefix)`);
   }
+  const wanted =
+    format === 'tar' ? '*.tar' : format === 'parquet' ? '*.parquet' : glob ? `--glob ${glob}` : [...IMAGE_EXTENSIONS.map((e) => `*.${e}`), '*.tar', '*.parquet'].join(', ');
   return new EmptyInputError(
     listed === 0
-      ? `input ${input.uri} is empty: expected one sub-folder per class holding images`
-      : `input ${input.uri} holds ${listed} files but none matches ${glob ? `--glob ${glob}` : IMAGE_EXTENSIONS.map((e) => `*.${e}`).join(', ')}`,
+      ? `input ${input.uri} is empty: expected one sub-folder per class holding images, WebDataset .tar shards or Parquet image tables`
+      : `input ${input.uri} holds ${listed} files but none matches ${wanted}`,
   );
 }
 
 /**
- * Lists the input, keeps the images, sorts the keys (byte order, stable across machines) and cuts fixed-size
- * shards: the same input and options always give the same shards, which is what makes --resume exact.
+ * Lists the input (class folders side by side), keeps the images, sorts the keys (byte order, stable across
+ * machines) and cuts fixed-size shards: the same input and options always give the same shards, which is what makes
+ * --resume exact. Tar and Parquet inputs are indexed file by file (plan-containers.ts): their shards are member or
+ * row ranges of one file.
  */
-export async function planShards(input: Storage, spec: RunSpec): Promise<Plan> {
+export async function planShards(input: Storage, spec: RunSpec, options: PlanOptions = {}): Promise<Plan> {
   const started = performance.now();
   const { shardSize, glob, labelFrom } = spec.options;
   const filter = imageFilter(glob);
-  const entries: { key: string; size: number }[] = [];
-  let listed = 0;
-  for await (const entry of input.list()) {
-    listed++;
-    if (isImageEntry(entry.key, filter)) entries.push(entry);
+  const listing = await listParallel(input, {
+    concurrency: options.listConcurrency,
+    onProgress: options.onProgress && ((p) => options.onProgress!({ phase: 'list', ...p })),
+  });
+  const format = resolveFormat(spec.options.inputFormat ?? 'auto', listing, filter);
+  if (format === 'tar' || format === 'parquet') {
+    const files = listing.filter((e) => isContainer(e.key, format)).sort(byKey);
+    if (files.length === 0) throw await noImagesError(input, listing.length, glob, format);
+    const planned = await planContainers(input, files, format, spec.options, filter, options.onProgress);
+    return { spec, ...planned, listMs: performance.now() - started, format };
   }
-  if (entries.length === 0) throw await noImagesError(input, listed, glob);
-  entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const entries = listing.filter((e) => isImageEntry(e.key, filter));
+  if (entries.length === 0) throw await noImagesError(input, listing.length, glob, format);
+  entries.sort(byKey);
   const shards: Shard[] = [];
   const classes = new Set<string>();
   for (let start = 0; start < entries.length; start += shardSize) {
@@ -73,12 +104,26 @@ export async function planShards(input: Storage, spec: RunSpec): Promise<Plan> {
   return { spec, images: entries.length, classes: [...classes].sort(), shards, listMs: performance.now() - started };
 }
 
+function byKey(a: StorageEntry, b: StorageEntry): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+/** auto: image files win (an input of images with a stray .tar reads as before), then .tar, then .parquet. */
+function resolveFormat(format: InputFormat, listing: StorageEntry[], filter: RegExp): 'files' | 'tar' | 'parquet' {
+  if (format !== 'auto') return format;
+  if (listing.some((e) => isImageEntry(e.key, filter))) return 'files';
+  if (listing.some((e) => isContainer(e.key, 'tar'))) return 'tar';
+  if (listing.some((e) => isContainer(e.key, 'parquet'))) return 'parquet';
+  return 'files';
+}
+
 /**
  * sha256 of what the shards hold (keys, labels, input sizes), recorded in the manifest: a finished run's plan is
  * removed with _tmp/ by the commit, and --resume re-plans it from the input; equal digests mean the same shards.
  */
 export function planDigest(plan: Pick<Plan, 'shards'>): string {
   const hash = createHash('sha256');
-  for (const s of plan.shards) hash.update(JSON.stringify([s.index, s.keys, s.labels, s.sizes])).update('\n');
+  // A tar or Parquet shard adds where its images lie; a files shard hashes as it always did (old runs still resume).
+  for (const s of plan.shards) hash.update(JSON.stringify(s.source ? [s.index, s.keys, s.labels, s.sizes, s.source] : [s.index, s.keys, s.labels, s.sizes])).update('\n');
   return hash.digest('hex');
 }

@@ -17,7 +17,7 @@ async function tarStream(entries: { name: string; body?: Buffer; type?: 'directo
   const tar = pack();
   const chunks: Buffer[] = [];
   tar.on('data', (c: unknown) => void chunks.push(c as Buffer));
-  const ended = new Promise((resolve) => tar.on('end', resolve));
+  const ended = new Promise<void>((resolve) => tar.on('end', () => resolve()));
   for (const e of entries) {
     await new Promise<void>((resolve, reject) =>
       e.type ? tar.entry({ name: e.name, type: e.type }, (err) => (err ? reject(err) : resolve())) : tar.entry({ name: e.name }, e.body!, (err) => (err ? reject(err) : resolve())),
