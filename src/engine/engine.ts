@@ -29,6 +29,4 @@ export interface Engine {
   run(plan: Plan, hooks?: RunHooks): Promise<Manifest>;
 }
 
-export class RunAbortedError extends Error {
-  override name = 'RunAbortedError';
-}
+export { RunAbortedError } from './errors.js';

@@ -4,7 +4,7 @@ import { AccessPolicy } from '../../src/engine/bullmq/access-policy.js';
 import { RedisTarget, redactSecrets } from '../../src/engine/bullmq/connection.js';
 import { EmfMetrics } from '../../src/engine/bullmq/emf-metrics.js';
 import { RedisUrlError } from '../../src/engine/bullmq/errors.js';
-import { InvalidJobError } from '../../src/engine/bullmq/job-errors.js';
+import { InvalidJobError } from '../../src/engine/bullmq/errors.js';
 import { parseJob } from '../../src/engine/bullmq/job-schemas.js';
 import { jobId, parseJobId, QUEUE_NAME, QUEUE_PREFIX } from '../../src/engine/bullmq/queue-contract.js';
 import { RunMonitor } from '../../src/engine/bullmq/run-monitor.js';

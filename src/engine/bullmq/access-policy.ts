@@ -1,6 +1,6 @@
 import { resolve, sep } from 'node:path';
 import { isS3Uri } from '../../storage/open-storage.js';
-import { AccessDeniedError } from './job-errors.js';
+import { AccessDeniedError } from './errors.js';
 
 /** Where a worker's prefixes came from: said in its start line and in every refusal. */
 export type AllowSource = '--allow' | 'FRUITS_ALLOW' | 'default';

@@ -12,7 +12,7 @@ import type { Shard } from '../../dataset/plan.js';
 import { projectShard } from '../../pipeline/project.js';
 import { mergeTreeNode, treeInputKey } from '../../pipeline/reduce.js';
 import { discardResults, keptPcaModel, pendingProject, unmarkedShards, unprojectedShards } from '../../pipeline/run-state.js';
-import { InvalidJobError } from './job-errors.js';
+import { InvalidJobError } from './errors.js';
 import { parseJob } from './job-schemas.js';
 import { retryOf } from './queue-contract.js';
 import type { RunCache, RunHandle } from './run-cache.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Plan } from '../../dataset/plan.js';
-import { InvalidJobError } from './job-errors.js';
+import { InvalidJobError } from './errors.js';
 import { isPowerOfTwo } from '../../pca/moments-tree.js';
 import { JOB_NAMES, MAX_REDUCE_FAN_IN, RUN_ID_PATTERN, type JobName } from './queue-contract.js';
 
@@ -78,7 +78,7 @@ export function parsePlan(text: string, where: string): Plan {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new InvalidJobError(`${where} is not JSON: ${(error as Error).message}`);
+    throw new InvalidJobError(`${where} is not JSON: ${(error as Error).message}`, { cause: error });
   }
   const parsed = planSchema.safeParse(json);
   if (!parsed.success) {

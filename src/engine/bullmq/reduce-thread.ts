@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { toWire } from '../../errors/wire.js';
 import { MomentsMerge, reducePca } from '../../pipeline/reduce.js';
 import { openStorage } from '../../storage/open-storage.js';
 import type { ReduceTask, ReduceOutcome } from './threaded-reduce.js';
@@ -11,6 +12,6 @@ try {
   const reduced = await reducePca(output, task.spec, new MomentsMerge(output, task.inputs.map((_, i) => i), task.dim, (i) => task.inputs[i]), task.threads);
   outcome = { ok: true, k: reduced.model.k, mergeMs: reduced.mergeMs, fitMs: reduced.fitMs };
 } catch (error) {
-  outcome = { ok: false, name: (error as Error).name, message: (error as Error).message };
+  outcome = { ok: false, error: toWire(error) };
 }
 parentPort!.postMessage(outcome);

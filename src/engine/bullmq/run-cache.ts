@@ -6,7 +6,7 @@ import { closeStageContext, openStageContext, type StageContext } from '../../pi
 import { openStorage } from '../../storage/open-storage.js';
 import type { Storage } from '../../storage/storage.js';
 import type { AccessPolicy } from './access-policy.js';
-import { InvalidJobError } from './job-errors.js';
+import { InvalidJobError } from './errors.js';
 import { parsePlan } from './job-schemas.js';
 import type { ModelBroadcast } from './model-broadcast.js';
 

@@ -57,7 +57,7 @@ export class ShardWorker {
       if (!isAuthError(error)) return throttled(error);
       if (fatal) return;
       fatal = true;
-      options.onFatal?.(new RedisAuthError(`Redis at ${options.redis.redacted} refused the credentials: ${error.message}`));
+      options.onFatal?.(new RedisAuthError(`Redis at ${options.redis.redacted} refused the credentials: ${error.message}`, { cause: error }));
     };
     const queue = new Queue(QUEUE_NAME, { connection, prefix: QUEUE_PREFIX });
     const flows = new FlowProducer({ connection, prefix: QUEUE_PREFIX });

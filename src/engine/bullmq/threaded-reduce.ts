@@ -1,4 +1,7 @@
+import type { WireError } from '../../errors/wire.js';
+import { WorkerTaskError } from '../errors.js';
 import { spawnThread } from '../local/spawn-thread.js';
+import { threadError } from '../thread-errors.js';
 import type { RunSpec } from '../../dataset/run-spec.js';
 
 export interface ReduceTask {
@@ -10,7 +13,7 @@ export interface ReduceTask {
   threads: number;
 }
 
-export type ReduceOutcome = { ok: true; k: number; mergeMs: number; fitMs: number } | { ok: false; name: string; message: string };
+export type ReduceOutcome = { ok: true; k: number; mergeMs: number; fitMs: number } | { ok: false; error: WireError };
 
 /**
  * reducePca in a worker thread. The eigen-decomposition keeps a thread busy for seconds; on the worker's main
@@ -22,10 +25,10 @@ export function reduceInThread(task: ReduceTask): Promise<{ k: number; mergeMs: 
     const thread = spawnThread(import.meta.url, 'reduce-thread', task);
     thread.once('message', (outcome: ReduceOutcome) => {
       if (outcome.ok) resolve(outcome);
-      else reject(Object.assign(new Error(outcome.message), { name: outcome.name }));
+      else reject(threadError(outcome.error));
       void thread.terminate();
     });
     thread.once('error', reject);
-    thread.once('exit', (code) => reject(new Error(`the reduce thread exited with code ${code} before reporting`)));
+    thread.once('exit', (code) => reject(new WorkerTaskError(`the reduce thread exited with code ${code} before reporting`)));
   });
 }

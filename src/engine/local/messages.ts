@@ -1,3 +1,4 @@
+import type { WireError } from '../../errors/wire.js';
 import type { AugmentResult, AugmentSpec } from '../../pipeline/augment.js';
 import type { FeaturizeResult } from '../../pipeline/featurize.js';
 import type { Shard } from '../../dataset/plan.js';
@@ -24,4 +25,4 @@ export type ThreadMessage =
   | { type: 'projected'; shard: number; rows: number }
   | { type: 'augmented'; result: AugmentResult }
   | { type: 'augment-progress'; scenes: number }
-  | { type: 'failed'; message: string; name: string };
+  | { type: 'failed'; error: WireError };

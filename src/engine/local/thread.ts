@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { toWire } from '../../errors/wire.js';
 import { layout } from '../../dataset/layout.js';
 import { ProjectionKernel } from '../../pca/matrix-kernels.js';
 import { pcaModelFromJson } from '../../pca/pca-model.js';
@@ -52,9 +53,9 @@ try {
         send({ type: 'projected', shard: task.shard, rows });
       }
     } catch (error) {
-      send({ type: 'failed', message: (error as Error).message, name: (error as Error).name });
+      send({ type: 'failed', error: toWire(error) });
     }
   });
 } catch (error) {
-  send({ type: 'failed', message: (error as Error).message, name: (error as Error).name });
+  send({ type: 'failed', error: toWire(error) });
 }

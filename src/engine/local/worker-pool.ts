@@ -1,12 +1,9 @@
 import type { Worker } from 'node:worker_threads';
 import type { ModelInfo } from '../../model/feature-extractor.js';
+import { WorkerTaskError } from '../errors.js';
+import { threadError } from '../thread-errors.js';
 import type { ThreadInit, ThreadMessage, ThreadTask } from './messages.js';
 import { spawnThread } from './spawn-thread.js';
-
-/** A task a thread could not finish; carries the original error name for messages. */
-export class WorkerTaskError extends Error {
-  override name = 'WorkerTaskError';
-}
 
 /**
  * A fixed set of pipeline threads fed from one queue: an idle thread takes the next task, so a slow shard never
@@ -121,8 +118,7 @@ export class WorkerPool {
   }
 }
 
+/** The thread's error as its class, code, fields and cause (postMessage alone would keep a bare Error). */
 function rebuild(message: Extract<ThreadMessage, { type: 'failed' }>): Error {
-  const error = new WorkerTaskError(message.message);
-  error.name = message.name || 'WorkerTaskError';
-  return error;
+  return threadError(message.error);
 }
