@@ -1,5 +1,6 @@
 import type { ProvisionProgress } from '../model/provision/index.js';
 import type { Redo, RunEvent, Stage } from '../engine/engine.js';
+import type { PlanProgress } from '../pipeline/plan.js';
 
 /**
  * Renders engine events: a redrawn bar on a terminal, one plain line every few seconds otherwise (CI logs,
@@ -44,6 +45,31 @@ export class ProgressReporter {
       this.draw(false);
     }
   };
+
+  /**
+   * Listing and indexing the input before the run starts: at 10^7 keys that takes minutes, and a silent command
+   * looks hung. Redrawn on a terminal, a line every 5 s otherwise; `planned()` ends it.
+   */
+  plan = (progress: PlanProgress): void => {
+    if (this.quiet) return;
+    const now = performance.now();
+    if (now - this.lastDraw < (this.tty ? 100 : 5000)) return;
+    this.lastDraw = now;
+    const text =
+      progress.phase === 'list'
+        ? `listing: ${progress.listed.toLocaleString('en-US')} objects${progress.folders > 0 ? `, ${progress.foldersDone}/${progress.folders} folders` : ''}`
+        : `indexing ${progress.format}: ${progress.filesDone}/${progress.files} files, ${progress.images.toLocaleString('en-US')} images`;
+    this.stream.write(this.tty ? `\r\x1b[K${text}` : `${text}\n`);
+    this.planning = true;
+  };
+
+  planned(): void {
+    if (this.planning && this.tty && !this.quiet) this.stream.write('\r\x1b[K');
+    this.planning = false;
+    this.lastDraw = 0;
+  }
+
+  private planning = false;
 
   /** A part that did not read back and is redone: one line, so the user knows what was wrong. */
   redo = (redo: Redo): void => {

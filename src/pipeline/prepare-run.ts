@@ -6,7 +6,7 @@ import type { PartProblem } from '../dataset/part-record.js';
 import { StorageError, type Storage } from '../storage/storage.js';
 import type { FeaturizeResult } from './featurize.js';
 import type { Plan } from '../dataset/plan.js';
-import { planDigest, planShards } from './plan.js';
+import { planDigest, planShards, type PlanOptions } from './plan.js';
 import { fingerprint, newRunId, type RunOptions, type RunSpec } from '../dataset/run-spec.js';
 import { verifyRun, type Verification } from './verify-run.js';
 
@@ -18,6 +18,8 @@ export interface PrepareOptions {
   resume: boolean;
   overwrite: boolean;
   runId?: string;
+  /** Listing and indexing progress of the input, while a new plan is made. */
+  onPlanProgress?: PlanOptions['onProgress'];
 }
 
 export type Prepared =
@@ -132,7 +134,7 @@ export async function prepareRun(options: PrepareOptions): Promise<Prepared> {
     model: { file: basename(options.model.path), sha256: options.model.sha256, path: resolve(options.model.path) },
     fingerprint: print,
   };
-  const plan = await planShards(input, spec);
+  const plan = await planShards(input, spec, { onProgress: options.onPlanProgress });
   await output.write(layout.plan, JSON.stringify(plan));
   return { state: 'ready', plan, resumed: false };
 }

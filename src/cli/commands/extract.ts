@@ -14,7 +14,7 @@ import { parseLabelRule } from '../../pipeline/labels.js';
 import { checkInput } from '../../pipeline/plan.js';
 import { checkOutput, prepareRun } from '../../pipeline/prepare-run.js';
 import { describeVerified } from '../verification.js';
-import { DEFAULT_RUN_OPTIONS, type RunOptions } from '../../dataset/run-spec.js';
+import { DEFAULT_RUN_OPTIONS, type InputFormat, type RunOptions } from '../../dataset/run-spec.js';
 import { isS3Uri, openStorage } from '../../storage/open-storage.js';
 import { UsageError, type Command } from '../command.js';
 import { fractionOption, intOption } from '../options.js';
@@ -24,8 +24,14 @@ import { counted, formatSummary } from '../summary.js';
 const HELP = `Usage: fruits extract <input> <output> [options]
        fruits extract --resume RUN_ID --engine bullmq [--redis URL]
 
-Featurizes every image under <input> (a folder, or s3://bucket/prefix, with one sub-folder per class) with
-MobileNetV2 (ImageNet weights, 1280-d pooled features), fits a PCA on all features, and writes Parquet:
+Featurizes every image under <input> with MobileNetV2 (ImageNet weights, 1280-d pooled features), fits a PCA on
+all features, and writes Parquet. <input> is one of (docs/distributed.md, "Input formats"):
+  a folder or s3://bucket/prefix with one sub-folder per class (one file per image; class folders listed in parallel)
+  WebDataset tar shards: a folder or prefix of .tar files, s3://bucket/train-{00000..00999}.tar, or one .tar
+                         (members key.jpg|png|webp, label from key.cls or key.json {"label": …}; paths tar/member)
+  Parquet image tables: a folder or prefix of .parquet files, or one (columns path or key, label, bytes; also the
+                         Hugging Face image layout and Spark's binaryFile layout)
+Output:
   <output>/features/part-*.parquet   path, label, width, height, bytes, features (list<float32>[1280])
   <output>/results/part-*.parquet    path, label, pca (list<float32>[k])
   <output>/pca/model.json            mean, components, explained variance
@@ -42,7 +48,10 @@ Options:
   --pca-k N              keep exactly N components (instead of --pca-variance)
   --glob PATTERN         which files are images, e.g. '**/*.jpg' (default: jpg, jpeg, png, webp, any case)
   --label-from RULE      parent (default: the image's folder), first (first folder under input),
-                         none, or regex:<pattern with one capture group on the relative path>
+                         none, or regex:<pattern with one capture group on the relative path>; for tar members
+                         and table rows it applies to the member name or row path when no .cls/.json/label gives one
+  --input-format F       auto (default: image files if any, else .tar files, else .parquet files), files, tar
+                         or parquet
   --max-pixels N         refuse images with more pixels (decompression bombs; default ${DEFAULT_RUN_OPTIONS.maxPixels})
   --resume               finish an interrupted run in <output>: only shards whose parts are missing or do not
                          read back are redone; a finished run is verified (fruits inspect --verify) and its
@@ -95,6 +104,7 @@ export const extractCommand: Command = {
         'pca-k': { type: 'string' },
         glob: { type: 'string' },
         'label-from': { type: 'string' },
+        'input-format': { type: 'string' },
         'max-pixels': { type: 'string' },
         resume: { type: 'boolean', default: false },
         overwrite: { type: 'boolean', default: false },
@@ -137,6 +147,12 @@ export const extractCommand: Command = {
       labelFrom,
       maxPixels: intOption('max-pixels', values['max-pixels'], DEFAULT_RUN_OPTIONS.maxPixels),
     };
+    const inputFormat = values['input-format'] ?? 'auto';
+    if (!(['auto', 'files', 'tar', 'parquet'] as const).includes(inputFormat as InputFormat)) {
+      throw new UsageError(`--input-format must be auto, files, tar or parquet, not "${inputFormat}"`);
+    }
+    // Only when given: a run without it keeps the fingerprint it had before the option existed.
+    if (inputFormat !== 'auto') options.inputFormat = inputFormat as InputFormat;
     const workers = intOption('workers', values.workers, availableParallelism());
     const threads = intOption('threads', values.threads, 1);
     // A coordinator waits on Redis in many places: an interrupt must end it at once in every one of them.
@@ -175,7 +191,16 @@ export const extractCommand: Command = {
     const input = openStorage(inputUri);
     const output = openStorage(outputUri);
     const log = (line: string) => values.quiet || process.stderr.write(`${line}\n`);
-    const prepared = await prepareRun({ input, output, options, model: { path: located.path, sha256 }, resume: values.resume, overwrite: values.overwrite });
+    const planning = new ProgressReporter(process.stderr, values.quiet);
+    const prepared = await prepareRun({
+      input,
+      output,
+      options,
+      model: { path: located.path, sha256 },
+      resume: values.resume,
+      overwrite: values.overwrite,
+      onPlanProgress: planning.plan,
+    }).finally(() => planning.planned());
     if (prepared.state === 'complete') {
       log(`${output.uri} already holds this finished run (${prepared.manifest.runId}), ${describeVerified(prepared.verification)}; nothing to do.`);
       process.stdout.write(values.json ? `${JSON.stringify(prepared.manifest, null, 2)}\n` : formatSummary(prepared.manifest));
