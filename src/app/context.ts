@@ -9,7 +9,11 @@ export interface PhotoIdentifier {
   readonly classes: string[];
   /** Photos admitted and not answered yet. */
   readonly pending: number;
-  identify(bytes: Uint8Array, method?: Method): Promise<Identification>;
+  /**
+   * `transfer`: the caller gives up `bytes.buffer` (nothing else reads it), so an identifier in another thread may
+   * move it there instead of copying it; it is detached afterwards.
+   */
+  identify(bytes: Uint8Array, method?: Method, options?: { transfer?: boolean }): Promise<Identification>;
 }
 
 export interface AppOptions {

@@ -147,13 +147,14 @@ describe('readUpload with the Node request', () => {
     socket.on('error', () => {});
   }
 
-  test('a raw body, by Content-Length and chunked, comes from the Node stream', async () => {
+  test('a raw body, by Content-Length and chunked, comes from the Node stream into a buffer of its own', async () => {
     const photo = Buffer.alloc(150_000, 3);
     let result = next(1_000_000);
     send(`POST / HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: ${photo.length}\r\nConnection: close\r\n\r\n`, [photo]);
     let upload = await result;
     assert.ok(!(upload instanceof Error), String(upload));
     assert.ok(Buffer.from(upload.photo).equals(photo));
+    assert.equal(upload.photo.buffer.byteLength, photo.length, 'one buffer of its own, filled as the chunks came');
 
     result = next(1_000_000);
     const chunk = (b: Buffer) => Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`), b, Buffer.from('\r\n')]);
@@ -165,6 +166,7 @@ describe('readUpload with the Node request', () => {
     upload = await result;
     assert.ok(!(upload instanceof Error), String(upload));
     assert.ok(Buffer.from(upload.photo).equals(photo));
+    assert.equal(upload.photo.buffer.byteLength, photo.length, 'the chunks joined in a buffer of its own');
   });
 
   test('a chunked body over the limit → 413 while it streams; a client gone mid-upload → 400 "interrupted", not a server error', async () => {
@@ -196,6 +198,8 @@ describe('readUpload with the Node request', () => {
     assert.ok(!(upload instanceof Error), String(upload));
     assert.deepEqual(upload.fields, { correctClass: 'Class A 1' });
     assert.ok(Buffer.from(upload.photo).equals(Buffer.alloc(5000, 9)));
+    // A small body too gets its own buffer, not a slice of Node's shared 8 kB pool: the photo can be moved.
+    assert.equal(upload.photo.buffer.byteLength, body.length);
 
     result = next(1_000_000);
     send('POST / HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=xyz\r\nContent-Length: 7\r\nConnection: close\r\n\r\n', [Buffer.from('garbage')]);

@@ -39,7 +39,7 @@ export function registerIdentify(app: Hono, options: AppOptions): void {
       if (method !== undefined && method !== 'probe' && method !== 'knn') {
         throw new HttpError(400, 'bad-request', `method must be "probe" or "knn", not ${JSON.stringify(method)}`);
       }
-      const identification = await withTimeout(options.identifier.identify(photo, method), options.requestTimeoutMs);
+      const identification = await withTimeout(options.identifier.identify(photo, method, { transfer: true }), options.requestTimeoutMs);
       return c.json(buildAnswer(options.identifier.runId, identification, options.directory));
     } finally {
       admitted--;
