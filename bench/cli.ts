@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
  * From source every process and worker thread would also pay tsx's compilation, a few seconds of a 90-second run.
  */
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
-export const CLI = join(ROOT, 'dist/cli/main.js');
+/** FRUITS_BENCH_CLI: another build of the CLI (a copy of dist/ made while the working tree is in flux). */
+export const CLI = process.env.FRUITS_BENCH_CLI ?? join(ROOT, 'dist/cli/main.js');
 
 export function cliArgs(args: string[], preload: string[] = []): string[] {
   if (!existsSync(CLI)) {

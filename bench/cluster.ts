@@ -4,8 +4,8 @@
  *   2. bullmq engine: W `fruits worker --threads 1` processes (started before, as a fleet is) and
  *      `fruits extract --engine bullmq` as the coordinator, on a temporary redis-server (or --redis URL),
  *   3. both throughputs (images / wall second of the extract command), their ratio (target ≥ 0.9), and the
- *      engine's cost per shard: the gap between two jobs on a worker (queue round trip) and the part of a
- *      job's time outside featurizeShard (plan lookup, marker check, progress updates).
+ *      engine's cost per shard: from a featurize job's start to the next job's start on the same worker, minus
+ *      the time in featurizeShard (queue round trip, plan lookup, marker check, progress updates).
  * Input: $FRUITS_DATA_DIR/fruits-360-test when present (or --input DIR); model: the usual lookup (--model).
  * Prints a table and saves the JSON in bench-results/.
  */
@@ -14,12 +14,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Queue } from 'bullmq';
 import type { Manifest } from '../src/dataset/manifest.js';
 import { RedisTarget } from '../src/engine/bullmq/connection.js';
-import { parseJobId, QUEUE_NAME, QUEUE_PREFIX } from '../src/engine/bullmq/queue-contract.js';
 import { ensureModel } from '../src/model/provision/index.js';
 import { RedisServer } from '../test/support/redis-server.js';
+import { engineOverhead, type WorkerLog } from '../test/support/scale-run.js';
 import { benchInput, cliArgs } from './cli.js';
 
 const { values } = parseArgs({
@@ -98,7 +97,9 @@ try {
   await allReady;
   console.error('bench:cluster: bullmq engine …');
   const distributed = await timedExtract([input, join(scratch, 'bullmq'), '--engine', 'bullmq', '--redis', redisUrl]);
-  const overhead = await engineOverhead(distributed.manifest.runId);
+  // Completed shard jobs are no longer kept in Redis (issue 13 item 4): the workers' logs time them.
+  const measured = engineOverhead(logs.filter((l) => l.runId === distributed.manifest.runId) as WorkerLog[]);
+  const overhead = { jobs: measured.samples, totalMs: round(measured.perShardMs, 2) };
 
   const throughput = (r: { manifest: Manifest; wallMs: number }) => r.manifest.counts.listed / (r.wallMs / 1000);
   const featurizeStage = (r: { manifest: Manifest }) => r.manifest.counts.listed / (r.manifest.timings.featurizeMs / 1000);
@@ -129,46 +130,13 @@ try {
 | local engine (${workers} threads × 1) | ${result.local.imagesPerSecond} images/s, ${result.local.wallSeconds} s wall (featurize stage ${result.local.featurizeStageImagesPerSecond} images/s) |
 | bullmq engine (${workers} workers × 1) | ${result.bullmq.imagesPerSecond} images/s, ${result.bullmq.wallSeconds} s wall (featurize stage ${result.bullmq.featurizeStageImagesPerSecond} images/s) |
 | ratio bullmq ÷ local | ${result.ratioBullmqToLocal} end to end, ${result.ratioFeaturizeStage} featurize stage (target ≥ ${result.target}) |
-| engine cost per shard | ${overhead.totalMs} ms = ${overhead.gapBetweenJobsMs} ms between jobs + ${overhead.insideJobMs} ms in the job outside featurizeShard (${overhead.jobs} featurize jobs) |
+| engine cost per shard | ${overhead.totalMs} ms: from a featurize job's start to the next job's start on its worker, minus featurizeShard (${overhead.jobs} featurize jobs) |
 saved ${file}`);
 } finally {
   for (const worker of fleet) worker.child.kill('SIGTERM');
   await Promise.all(fleet.map((w) => w.done));
   await server?.dispose();
   rmSync(scratch, { recursive: true, force: true });
-}
-
-/**
- * From the featurize jobs of the run, kept in Redis with their timestamps, and the workers' logs (time spent in
- * featurizeShard): the gap between consecutive jobs on the same worker, and the job time not spent featurizing.
- * The first job of each worker (model download and session opening) is left out: a per-run cost, not per shard.
- */
-async function engineOverhead(runId: string): Promise<{ jobs: number; gapBetweenJobsMs: number; insideJobMs: number; totalMs: number }> {
-  const queue = new Queue(QUEUE_NAME, { connection: RedisTarget.parse(redisUrl).options({ failFast: true }), prefix: QUEUE_PREFIX });
-  try {
-    const jobs = (await queue.getJobs(['completed'], 0, 100_000)).filter((j) => {
-      const id = parseJobId(j?.id);
-      return id?.runId === runId && id.name === 'featurize';
-    });
-    const featurizeSeconds = new Map(logs.filter((l) => l.runId === runId && l.msg === 'shard featurized').map((l) => [l.shard!, l.seconds!]));
-    const byWorker = new Map<string, typeof jobs>();
-    for (const job of jobs) byWorker.set(job.processedBy ?? '?', [...(byWorker.get(job.processedBy ?? '?') ?? []), job]);
-    const gaps: number[] = [];
-    const inside: number[] = [];
-    for (const list of byWorker.values()) {
-      list.sort((a, b) => a.processedOn! - b.processedOn!);
-      list.forEach((job, i) => {
-        if (i === 0) return;
-        gaps.push(job.processedOn! - list[i - 1].finishedOn!);
-        const seconds = featurizeSeconds.get(parseJobId(job.id)!.shard!);
-        if (seconds !== undefined) inside.push(job.finishedOn! - job.processedOn! - seconds * 1000);
-      });
-    }
-    const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-    return { jobs: jobs.length, gapBetweenJobsMs: round(mean(gaps)), insideJobMs: round(mean(inside)), totalMs: round(mean(gaps) + mean(inside)) };
-  } finally {
-    await queue.close();
-  }
 }
 
 function round(x: number, digits = 1): number {

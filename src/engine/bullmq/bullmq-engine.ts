@@ -181,7 +181,15 @@ export class BullmqEngine implements Engine {
     if (published === 'uploaded') this.options.log?.(`model published for the workers: ${output.uri}/${ModelBroadcast.storageKey(plan.spec.model.sha256)}`);
     await RunClock.start(output);
     await connections.registry.register(plan);
-    return connections.scheduler.schedule(plan, output, this.options.retry ?? DEFAULT_RETRY);
+    const started = performance.now();
+    const scheduled = await connections.scheduler.schedule(plan, output, this.options.retry ?? DEFAULT_RETRY);
+    if (scheduled.stage !== 'done') {
+      // What bench:scale reads as the enqueue time (storage checks of resumePoint included).
+      this.options.log?.(
+        `queued ${scheduled.stage}: ${scheduled.shards.length} of ${plan.shards.length} shard(s) in ${scheduled.transactions ?? 0} Redis transaction(s), ${Math.round(performance.now() - started)} ms`,
+      );
+    }
+    return scheduled;
   }
 
   private async check(
