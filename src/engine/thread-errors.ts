@@ -9,10 +9,11 @@ import type { WireError } from '../errors/wire.js';
 import { fromWire } from '../errors/wire.js';
 import * as imageErrors from '../images/errors.js';
 import * as modelErrors from '../model/errors.js';
+import * as pipelineErrors from '../pipeline/errors.js';
 import * as storageErrors from '../storage/errors.js';
 import * as engineErrors from './errors.js';
 
-const KNOWN = [modelErrors, storageErrors, imageErrors, engineErrors];
+const KNOWN = [modelErrors, storageErrors, imageErrors, pipelineErrors, engineErrors];
 
 /** The error a thread sent with toWire, rebuilt as its class where the engines know it. */
 export function threadError(wire: WireError): Error {

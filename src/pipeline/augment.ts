@@ -11,6 +11,7 @@ import { encodeAugmented } from '../dataset/schemas.js';
 import { decodeImage } from '../images/decode.js';
 import { writeImageInto } from '../images/normalize.js';
 import { createRng, encodePng, jpegRoundTrip, randomScene, seedFor, type BackgroundPhoto, type RgbImage } from '../images/scene/index.js';
+import { AugmentStoppedError } from './errors.js';
 import type { StageContext } from './stage-context.js';
 
 export interface AugmentSpec {
@@ -154,7 +155,3 @@ export async function augmentShard(
   return { shard, scenes: source.length, errors: paths.length - images.filter(Boolean).length, timings };
 }
 
-/** The engine asked the thread to stop: the shard's part is not written, it stays to do. */
-export class AugmentStoppedError extends Error {
-  override name = 'AugmentStoppedError';
-}

@@ -4,7 +4,8 @@ import { encodeErrors, encodeFeatures, type ErrorRecord } from '../dataset/schem
 import { decodeImage, type DecodedImage } from '../images/decode.js';
 import { writeImageInto } from '../images/normalize.js';
 import type { Shard } from '../dataset/plan.js';
-import { openShardReader, ShardInputError } from './shard-input.js';
+import { ShardInputError, ShardStoppedError } from './errors.js';
+import { openShardReader } from './shard-input.js';
 import type { StageContext } from './stage-context.js';
 
 /**
@@ -158,10 +159,6 @@ export async function featurizeShard(
   return result;
 }
 
-/** The engine asked the thread to stop (Ctrl-C, another shard failed): the shard is left for a later run. */
-export class ShardStoppedError extends Error {
-  override name = 'ShardStoppedError';
-}
 
 function readMessage(error: unknown): string {
   if (error instanceof ShardInputError) return error.message;

@@ -1,13 +1,6 @@
 import picomatch from 'picomatch';
+import { GlobPatternError } from './errors.js';
 
-/**
- * Thrown for a --glob pattern that cannot be matched (an unclosed `{`, `[` or `(`, a reversed range like `[z-a]`).
- * The message is one line, `--glob <pattern>: <why>`; the CLI reports it as bad usage (exit code 2).
- */
-export class GlobPatternError extends Error {
-  override name = 'GlobPatternError';
-  readonly code = 'ERR_GLOB_PATTERN';
-}
 
 /**
  * picomatch's options for --glob. `nocase`: case-insensitive like the default extension filter (`*.jpg` takes

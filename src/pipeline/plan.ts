@@ -2,15 +2,13 @@ import { createHash } from 'node:crypto';
 import type { Plan, Shard } from '../dataset/plan.js';
 import { IMAGE_EXTENSIONS, type InputFormat, type RunOptions, type RunSpec } from '../dataset/run-spec.js';
 import { listParallel, type ListProgress } from '../storage/list-parallel.js';
-import { StorageError, type Storage, type StorageEntry } from '../storage/storage.js';
+import type { Storage, StorageEntry } from '../storage/storage.js';
+import { EmptyInputError } from './errors.js';
 import { globToRegExp } from './glob.js';
 import { labelFor } from './labels.js';
 import { planContainers } from './plan-containers.js';
 
 /** Thrown when the input has nothing to do; the message says what was looked for. */
-export class EmptyInputError extends StorageError {
-  override name = 'EmptyInputError';
-}
 
 /** What planning reports while it lists and indexes the input (`fruits extract` shows it on the progress line). */
 export type PlanProgress =
@@ -58,7 +56,9 @@ function isContainer(key: string, format: 'tar' | 'parquet'): boolean {
 
 async function noImagesError(input: Storage, listed: number, glob: string | undefined, format: InputFormat = 'auto'): Promise<EmptyInputError> {
   if (listed === 0 && !(await input.exists(''))) {
-    return new EmptyInputError(`input ${input.uri} does not exist: check the path (a folder of class sub-folders, or s3://bucket/prefix)`);
+    return new EmptyInputError(`input ${input.uri} does not exist: check the path (a folder of class sub-folders, or s3://bucket/prefix)`, {
+      code: 'FRUITS_INPUT_NOT_FOUND',
+    });
   }
   const wanted =
     format === 'tar' ? '*.tar' : format === 'parquet' ? '*.parquet' : glob ? `--glob ${glob}` : [...IMAGE_EXTENSIONS.map((e) => `*.${e}`), '*.tar', '*.parquet'].join(', ');

@@ -3,7 +3,8 @@ import { layout } from '../dataset/layout.js';
 import type { Manifest } from '../dataset/manifest.js';
 import { parquetRowCount } from '../dataset/parquet.js';
 import type { PartProblem } from '../dataset/part-record.js';
-import { StorageError, type Storage } from '../storage/storage.js';
+import type { Storage } from '../storage/storage.js';
+import { OutputConflictError } from './errors.js';
 import type { FeaturizeResult } from './featurize.js';
 import type { Plan } from '../dataset/plan.js';
 import { planDigest, planShards, type PlanOptions } from './plan.js';
@@ -27,10 +28,6 @@ export type Prepared =
   | { state: 'ready'; plan: Plan; resumed: boolean; skippedShards?: number; repaired?: PartProblem[] }
   | { state: 'complete'; manifest: Manifest; verification: Verification };
 
-/** The output folder already holds something that is not this run; the message says what to do. */
-export class OutputConflictError extends StorageError {
-  override name = 'OutputConflictError';
-}
 
 /** Files and folders a run owns at the top of its output; --overwrite removes these and nothing else. */
 const RUN_ENTRIES = ['features/', 'results/', 'errors/', 'pca/', layout.tmp, layout.manifest, layout.success];

@@ -1,4 +1,5 @@
 import { layout } from '../dataset/layout.js';
+import { TooFewImagesError } from './errors.js';
 import { Moments } from '../pca/moments.js';
 import { MomentsFold, ReduceTree } from '../pca/moments-tree.js';
 import { fitPca, pcaModelToJson, type PcaModel } from '../pca/pca-model.js';
@@ -71,7 +72,7 @@ export async function reducePca(output: Storage, spec: RunSpec, merge: MomentsMe
   const t0 = performance.now();
   const total = await merge.result();
   const t1 = performance.now();
-  if (total.count < 2) throw new Error(`PCA needs at least 2 images with features, the run has ${total.count}`);
+  if (total.count < 2) throw new TooFewImagesError(`PCA needs at least 2 images with features, the run has ${total.count}`);
   const model = await fitPca(total, spec.options.pca, threads);
   const fitMs = performance.now() - t1;
   await output.write(layout.pcaModel, pcaModelToJson(model));

@@ -1,11 +1,8 @@
 import type { Shard } from '../dataset/plan.js';
 import { ImageTableReader } from '../storage/parquet-images.js';
 import type { Storage } from '../storage/storage.js';
+import { ShardInputError } from './errors.js';
 
-/** An image of the shard that cannot be read; `message` is what errors/ records. */
-export class ShardInputError extends Error {
-  override name = 'ShardInputError';
-}
 
 /** The bytes of a shard's images, batch by batch, wherever they are stored (files, tar members, Parquet rows). */
 export interface ShardReader {

@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../errors/fruits-error.js';
 import { LocalStorage } from './local-storage.js';
 import { S3Storage } from './s3-storage.js';
 import { SelectedFiles, selectedFilesOf } from './selected-files.js';
@@ -23,7 +24,7 @@ export function openStorage(uri: string): Storage {
   // The SDK itself loads on first use.
   if (isS3Uri(uri)) return new S3Storage(uri);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri) && !uri.startsWith('file://')) {
-    throw new Error(`unsupported storage URI ${uri}: use a local path or s3://bucket/prefix`);
+    throw new InvalidOptionError(`unsupported storage URI ${uri}: use a local path or s3://bucket/prefix`, { code: 'FRUITS_STORAGE_URI' });
   }
   return new LocalStorage(uri.replace(/^file:\/\//, ''));
 }
