@@ -7,7 +7,5 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
-/** A mistake in how the command was called: printed with a pointer to --help, exit code 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+/** The commands throw it for a bad call (one class per file under errors/, like the layers' errors). */
+export { UsageError } from './errors.js';

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-import { GlobPatternError } from '../pipeline/glob.js';
-import { UsageError, type Command } from './command.js';
+import { inspect } from 'node:util';
+import type { Command } from './command.js';
 import { commands } from './commands/index.js';
+import { EXIT, EXIT_CODES_HELP, exitCodeOf } from './exit-codes.js';
 import { applyStorageFlags, STORAGE_FLAGS_HELP } from './storage-flags.js';
 
 // The AWS SDK (loaded lazily, on the first s3:// access) prints a multi-line notice on every s3:// command that it will require Node 22 in 2027. This CLI
@@ -23,13 +24,15 @@ ${commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}
 Run \`fruits <command> --help\` for the options of one command.
 
 ${STORAGE_FLAGS_HELP}
+
+${EXIT_CODES_HELP}
 `;
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(HELP);
-    return name ? 0 : 2;
+    return name ? EXIT.ok : EXIT.usage;
   }
   if (name === '--version') {
     process.stdout.write(`${process.env.npm_package_version ?? '0.1.0'}\n`);
@@ -38,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
   const command: Command | undefined = commands.find((c) => c.name === name);
   if (!command) {
     process.stderr.write(`fruits: unknown command "${name}"\n\n${HELP}`);
-    return 2;
+    return EXIT.usage;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(`${command.help}\n${STORAGE_FLAGS_HELP}\n`);
@@ -47,28 +50,29 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(applyStorageFlags(rest));
   } catch (error) {
-    const usage = usageMessage(error);
-    if (usage !== undefined) {
-      process.stderr.write(`fruits ${command.name}: ${usage} (see \`fruits ${command.name} --help\`)\n`);
-      return 2;
+    const status = exitCodeOf(error);
+    if (status === EXIT.usage) {
+      process.stderr.write(`fruits ${command.name}: ${usageMessage(error)} (see \`fruits ${command.name} --help\`)\n`);
+    } else {
+      const e = error as Error;
+      process.stderr.write(`fruits ${command.name}: ${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message}\n`);
     }
-    const e = error as Error;
-    process.stderr.write(`fruits ${command.name}: ${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message}\n`);
-    if (process.env.FRUITS_DEBUG) process.stderr.write(`${e.stack}\n`);
-    return 1;
+    // The whole chain (each cause, its stack, its code), which the one-line message leaves out.
+    if (process.env.FRUITS_DEBUG) process.stderr.write(`${inspect(error, { depth: 8 })}\n`);
+    return status;
   }
 }
 
 /**
- * A bad call, as one line: our UsageError, a malformed --glob (found when the input is checked, before anything is
- * read or written), or node:util parseArgs's TypeError (unknown option, missing or dash-leading value), whose
- * multi-line text otherwise came out as a raw TypeError with exit code 1.
+ * A bad call as one line: the message of our UsageError or of a library's InvalidOptionError (a malformed --glob,
+ * --label-from, storage URI), or node:util parseArgs's TypeError (unknown option, missing or dash-leading value)
+ * rewritten, whose own text is several sentences long, also when a command wrapped it in a UsageError as its cause.
  */
-function usageMessage(error: unknown): string | undefined {
-  if (error instanceof UsageError || error instanceof GlobPatternError) return error.message;
-  const code = (error as NodeJS.ErrnoException).code;
-  if (typeof code !== 'string' || !code.startsWith('ERR_PARSE_ARGS_')) return undefined;
-  const message = (error as Error).message;
+function usageMessage(error: unknown): string {
+  const parse = [error, (error as Error).cause].find((e) => String((e as NodeJS.ErrnoException | undefined)?.code).startsWith('ERR_PARSE_ARGS_'));
+  if (!parse) return (error as Error).message.split('\n')[0];
+  const code = (parse as NodeJS.ErrnoException).code;
+  const message = (parse as Error).message;
   const option = /'(--?[\w-]+)/.exec(message)?.[1];
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `unknown option ${option}`;
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option && /ambiguous/.test(message)) {

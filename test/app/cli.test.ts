@@ -66,13 +66,13 @@ describe('fruits identify / evaluate / serve on a synthetic run (tiny model)', (
     const other = join(synthetic.dir, 'other-tiny.onnx');
     writeFileSync(other, tinyModelBytes(8));
     const result = await runCli(['identify', join(synthetic.images, 'Class A 1', '0_100.jpg'), '--run', synthetic.run, '--model', other]);
-    assert.equal(result.code, 1);
+    assert.equal(result.code, 4, 'the model exit code');
     assert.match(result.stderr, /RunModelMismatchError: model .*other-tiny\.onnx .* is not the model run \S+ was extracted with \(tiny\.onnx, sha256 [0-9a-f]{16}…\)/);
   });
 
   test('identify on a folder that holds no run says how to make one', async () => {
     const result = await runCli(['identify', join(synthetic.images, 'Class A 1', '0_100.jpg'), '--run', synthetic.images, '--model', synthetic.model]);
-    assert.equal(result.code, 1);
+    assert.equal(result.code, 3, 'the input-not-found exit code');
     assert.match(result.stderr, /holds no fruits run .*fruits extract/);
   });
 
@@ -85,7 +85,7 @@ describe('fruits identify / evaluate / serve on a synthetic run (tiny model)', (
 
   test('identify with no model configured on a folder that holds no run says so, not "no model found"', async () => {
     const result = await runCli(['identify', join(synthetic.images, 'Class A 1', '0_100.jpg'), '--run', synthetic.images]);
-    assert.equal(result.code, 1);
+    assert.equal(result.code, 3);
     assert.match(result.stderr, /holds no fruits run/);
   });
 

@@ -12,32 +12,34 @@ import { writeTinyModel } from '../support/tiny-model.js';
 describe('extract checks its input and output before it looks for a model', () => {
   const root = mkdtempSync(join(tmpdir(), 'fruits-checks-first-'));
 
-  const cases: [string, () => Promise<[string, string]>, RegExp][] = [
-    ['a wrong input path', async () => [join(root, 'no-such-folder'), join(root, 'out-1')], /input .*no-such-folder does not exist/],
-    ['an empty input folder', async () => { mkdirSync(join(root, 'empty')); return [join(root, 'empty'), join(root, 'out-2')]; }, /input .*empty is empty/],
+  // The exit code is the documented one for each (README "Exit codes"): 3 input not found, 5 output conflict;
+  // all of them exited 1 before, like any other failure.
+  const cases: [string, () => Promise<[string, string]>, RegExp, number][] = [
+    ['a wrong input path', async () => [join(root, 'no-such-folder'), join(root, 'out-1')], /input .*no-such-folder does not exist/, 3],
+    ['an empty input folder', async () => { mkdirSync(join(root, 'empty')); return [join(root, 'empty'), join(root, 'out-2')]; }, /input .*empty is empty/, 3],
     ['an input with no images', async () => {
       mkdirSync(join(root, 'texts', 'a'), { recursive: true });
       writeFileSync(join(root, 'texts', 'a', 'notes.txt'), 'x');
       return [join(root, 'texts'), join(root, 'out-3')];
-    }, /holds 1 files but none matches/],
+    }, /holds 1 files but none matches/, 3],
     ['an output that holds a finished run', async () => {
       await writeImageFolder(join(root, 'images'), { classes: 1, perClass: 1, size: 16 });
       mkdirSync(join(root, 'finished'));
       writeFileSync(join(root, 'finished', 'manifest.json'), JSON.stringify({ runId: 'r-1', input: 'somewhere' }));
       writeFileSync(join(root, 'finished', '_SUCCESS'), '');
       return [join(root, 'images'), join(root, 'finished')];
-    }, /already holds a finished run \(r-1, input somewhere\)/],
+    }, /already holds a finished run \(r-1, input somewhere\)/, 5],
     ['an output that holds other files', async () => {
       mkdirSync(join(root, 'busy'));
       writeFileSync(join(root, 'busy', 'thesis.docx'), 'x');
       return [join(root, 'images'), join(root, 'busy')];
-    }, /is not empty and is not a fruits run \(it holds thesis\.docx/],
+    }, /is not empty and is not a fruits run \(it holds thesis\.docx/, 5],
   ];
-  for (const [name, make, expected] of cases) {
-    test(`${name}: says so, exit 1, not "no model found"`, async () => {
+  for (const [name, make, expected, exit] of cases) {
+    test(`${name}: says so, exit ${exit}, not "no model found"`, async () => {
       const [input, output] = await make();
       const result = await runCli(['extract', input, output, '--quiet']);
-      assert.equal(result.code, 1, result.stderr);
+      assert.equal(result.code, exit, result.stderr);
       assert.match(result.stderr, expected);
       assert.doesNotMatch(result.stderr, /model/i);
     });

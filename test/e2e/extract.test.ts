@@ -112,7 +112,7 @@ describe('fruits extract on a synthetic folder with the tiny model', () => {
     const json = await runCli(['inspect', out('run1'), '--json']);
     assert.equal(JSON.parse(json.stdout).counts.features, good);
     const none = await runCli(['inspect', work]);
-    assert.equal(none.code, 1);
+    assert.equal(none.code, 3);
     assert.match(none.stderr, /holds no fruits run/);
   });
 
@@ -123,7 +123,7 @@ describe('fruits extract on a synthetic folder with the tiny model', () => {
 
   test('a second run into the same folder is refused; --overwrite replaces it; --resume of a finished run does nothing', async () => {
     const again = await extract([input, out('run1'), '--pca-k', '5']);
-    assert.equal(again.code, 1);
+    assert.equal(again.code, 5, 'the output-conflict exit code');
     assert.match(again.stderr, /already holds a finished run .*--overwrite/);
     const resumed = await extract([input, out('run1'), '--pca-k', '5', '--resume']);
     assert.equal(resumed.code, 0, resumed.stderr);
@@ -135,7 +135,7 @@ describe('fruits extract on a synthetic folder with the tiny model', () => {
 
   test('a missing input, an empty input, a folder of non-images, a foreign output and a missing model stop with a clear message', async () => {
     const missing = await extract([join(work, 'nope'), out('x1')]);
-    assert.equal(missing.code, 1);
+    assert.equal(missing.code, 3);
     assert.match(missing.stderr, /does not exist/);
     mkdirSync(join(work, 'empty'), { recursive: true });
     const empty = await extract([join(work, 'empty'), out('x2')]);
@@ -148,7 +148,7 @@ describe('fruits extract on a synthetic folder with the tiny model', () => {
     assert.match(foreign.stderr, /not a fruits run/);
     assert.ok(existsSync(join(work, 'docs', 'a.txt')), 'foreign files are never deleted');
     const noModel = await runCli(['extract', input, out('x4'), '--model', join(work, 'missing.onnx')]);
-    assert.equal(noModel.code, 1);
+    assert.equal(noModel.code, 4);
     assert.match(noModel.stderr, /model not found: .*missing\.onnx/);
     const usage = await runCli(['extract', input]);
     assert.equal(usage.code, 2);
@@ -159,7 +159,7 @@ describe('fruits extract on a synthetic folder with the tiny model', () => {
     const corrupt = join(work, 'corrupt.onnx');
     writeFileSync(corrupt, Buffer.from('not a model'));
     const bad = await runCli(['extract', input, out('x6'), '--model', corrupt]);
-    assert.equal(bad.code, 1);
+    assert.equal(bad.code, 4);
     assert.match(bad.stderr, /ModelContractError: cannot load .*corrupt\.onnx/);
     assert.ok(!existsSync(out('x6')), 'the output folder was not even created');
   });

@@ -18,7 +18,10 @@ function runModel(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResul
 describe('fruits model (CLI)', () => {
   test('usage errors exit 2; --help documents fetch, build and info', async () => {
     assert.equal((await runModel(['frobnicate'])).code, 2);
-    assert.equal((await runModel(['info', '--bogus'])).code, 2);
+    const bogus = await runModel(['info', '--bogus']);
+    assert.equal(bogus.code, 2);
+    // parseArgs's own text ("Unknown option '--bogus'. To specify a positional argument…") rewritten to one line.
+    assert.equal(bogus.stderr, 'fruits model: unknown option --bogus (see `fruits model --help`)\n');
     const build = await runModel(['build', '--out', 'x.onnx']);
     assert.equal(build.code, 2);
     assert.match(build.stderr, /--from/);
@@ -27,16 +30,16 @@ describe('fruits model (CLI)', () => {
     }
   });
 
-  test('fetch without network: exit 1 and one message naming the two ways out', async () => {
+  test('fetch without network: exit 4 (no model) and one message naming the two ways out', async () => {
     const result = await runModel(['fetch', '--quiet'], { FRUITS_WEIGHTS_BASE_URL: `http://127.0.0.1:${await closedPort()}/` });
-    assert.equal(result.code, 1, result.stderr);
+    assert.equal(result.code, 4, result.stderr);
     assert.match(result.stderr, /ModelNotFoundError: .*--model PATH.*connect to the internet and rerun/);
     assert.equal(result.stderr.trim().split('\n').length, 1);
   });
 
-  test('info without any model: exit 1 and the way to get one', async () => {
+  test('info without any model: exit 4 and the way to get one', async () => {
     const result = await runModel(['info']);
-    assert.equal(result.code, 1);
+    assert.equal(result.code, 4);
     assert.match(result.stderr, /fruits model fetch/);
   });
 

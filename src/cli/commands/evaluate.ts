@@ -35,7 +35,8 @@ Options:
   --threads N        onnxruntime threads (default ${availableParallelism()})
   --json             print the report as JSON
 
-Exit codes: 0 report printed, 1 the run or the photos cannot be used, 2 bad usage.
+Exit codes: 0 report printed, 1 the photos cannot be used, 2 bad usage, 3 no finished run at --run, 4 no usable
+model (the table: fruits --help).
 `;
 
 export const evaluateCommand: Command = {

@@ -6,6 +6,7 @@ import { RedisTarget } from '../../engine/bullmq/connection.js';
 import { DEFAULT_METRICS_INTERVAL_MS } from '../../engine/bullmq/emf-metrics.js';
 import { DEFAULT_QUEUE_LAYOUT, DEFAULT_RETRY, MAX_REDUCE_FAN_IN, type QueueLayout } from '../../engine/bullmq/queue-contract.js';
 import { RunAbortedError } from '../../engine/engine.js';
+import { FruitsError } from '../../errors/fruits-error.js';
 import { LocalEngine } from '../../engine/local/local-engine.js';
 import { ensureModel } from '../../model/provision/index.js';
 import { FeatureExtractor } from '../../model/feature-extractor.js';
@@ -17,6 +18,7 @@ import { describeVerified } from '../verification.js';
 import { DEFAULT_RUN_OPTIONS, type InputFormat, type RunOptions } from '../../dataset/run-spec.js';
 import { isS3Uri, openStorage } from '../../storage/open-storage.js';
 import { UsageError, type Command } from '../command.js';
+import { EXIT } from '../exit-codes.js';
 import { fractionOption, intOption } from '../options.js';
 import { ModelProgressReporter, ProgressReporter } from '../progress.js';
 import { counted, formatSummary } from '../summary.js';
@@ -83,7 +85,8 @@ Distributed runs (docs/distributed.md):
   FRUITS_METRICS_INTERVAL_MS (default ${DEFAULT_METRICS_INTERVAL_MS}; 0 = never) on stdout (on stderr with --json).
   Interrupting the coordinator leaves the queued work to the workers; --resume re-attaches to the run.
 
-Exit codes: 0 done, 1 failed (or --fail-on-error with failed images), 2 bad usage, 130 interrupted.
+Exit codes: 0 done, 1 failed (or --fail-on-error with failed images), 2 bad usage, 3 input not found or empty,
+4 no usable model, 5 the output holds another run or other files, 130 interrupted (the table: fruits --help).
 `;
 
 export const extractCommand: Command = {
@@ -130,12 +133,8 @@ export const extractCommand: Command = {
     let [inputUri, outputUri] = positionals;
     if (values.resume && values.overwrite) throw new UsageError('--resume and --overwrite exclude each other');
     if (values['pca-k'] && values['pca-variance']) throw new UsageError('give --pca-k or --pca-variance, not both');
-    let labelFrom;
-    try {
-      labelFrom = parseLabelRule(values['label-from'] ?? 'parent');
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
+    // A LabelRuleError is an InvalidOptionError: main.ts reports it as bad usage (exit 2).
+    const labelFrom = parseLabelRule(values['label-from'] ?? 'parent');
     const options: RunOptions = {
       ...DEFAULT_RUN_OPTIONS,
       shardSize: intOption('shard-size', values['shard-size'], DEFAULT_RUN_OPTIONS.shardSize),
@@ -248,16 +247,18 @@ export const extractCommand: Command = {
       const manifest = await engine.run(plan, { onEvent: progress.handle, onRedo: progress.redo, signal: controller.signal });
       progress.end();
       // Exit 0 means a finished run, which only _SUCCESS says.
-      if (!(await output.exists('_SUCCESS'))) throw new Error(`run ${plan.spec.runId} ended without _SUCCESS in ${output.uri}: resume it with --resume`);
+      if (!(await output.exists('_SUCCESS'))) {
+        throw new FruitsError(`run ${plan.spec.runId} ended without _SUCCESS in ${output.uri}: resume it with --resume`, { code: 'FRUITS_RUN_INCOMPLETE' });
+      }
       process.stdout.write(values.json ? `${JSON.stringify(manifest, null, 2)}\n` : formatSummary(manifest));
       if (manifest.counts.errors > 0) {
         log(`${manifest.counts.errors} image(s) failed and are listed in ${output.uri}/errors/`);
-        if (values['fail-on-error']) return 1;
+        if (values['fail-on-error']) return EXIT.failed;
       }
       return 0;
     } catch (error) {
       progress.end();
-      if (error instanceof RunAbortedError) return 130;
+      if (error instanceof RunAbortedError) return EXIT.interrupted;
       throw error;
     } finally {
       process.off('SIGINT', onSignal);

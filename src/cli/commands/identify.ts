@@ -33,8 +33,8 @@ Options:
   --retrain            train the classifier again instead of using <run>/classifier/probe.json
   --json               print the answers as JSON (the body of POST /api/identify; an array for several photos)
 
-Exit codes: 0 every photo answered (a "not sure" is an answer), 1 a photo could not be read or decoded or the
-run/model is unusable, 2 bad usage.
+Exit codes: 0 every photo answered (a "not sure" is an answer), 1 a photo could not be read or decoded, 2 bad
+usage, 3 no finished run at --run, 4 no usable model or not the run's (the table: fruits --help).
 `;
 
 export const identifyCommand: Command = {

@@ -3,6 +3,7 @@ import { readRunStatus } from '../../dataset/read-run.js';
 import { listedProblems, verifyRun } from '../../pipeline/verify-run.js';
 import { openStorage } from '../../storage/open-storage.js';
 import { UsageError, type Command } from '../command.js';
+import { EXIT } from '../exit-codes.js';
 import { formatSummary } from '../summary.js';
 import { describeProblems, describeVerified } from '../verification.js';
 
@@ -19,8 +20,8 @@ Options:
              pca/model.json must be there with the rows, size and sha256 recorded at commit; lists what is
              missing or damaged (\`fruits extract … --resume\` redoes those shards)
 
-Exit codes: 0 finished run (with --verify: and every part verified), 1 unfinished or no run, or a part missing
-or damaged (of another size than recorded; with --verify, anything that does not match), 2 bad usage.
+Exit codes: 0 finished run (with --verify: and every part verified), 1 unfinished run, or a part missing or
+damaged (of another size than recorded; with --verify, anything that does not match), 2 bad usage, 3 no run there.
 `;
 
 export const inspectCommand: Command = {
@@ -38,7 +39,7 @@ export const inspectCommand: Command = {
     const status = await readRunStatus(output);
     if (status.state === 'absent') {
       process.stderr.write(`${output.uri} holds no fruits run (no manifest.json or _tmp/plan.json)\n`);
-      return 1;
+      return EXIT.inputNotFound;
     }
     if (status.state === 'incomplete') {
       const { plan, featurized, projected } = status;

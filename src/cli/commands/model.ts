@@ -17,6 +17,7 @@ import {
 } from '../../model/provision/index.js';
 import { sha256File } from '../../model/sha256.js';
 import { UsageError, type Command } from '../command.js';
+import { EXIT } from '../exit-codes.js';
 import { ModelProgressReporter } from '../progress.js';
 
 const HELP = `Usage: fruits model fetch [--force] [--with-classifier] [--quiet]
@@ -55,7 +56,8 @@ Environment:
   FRUITS_WEIGHTS_BASE_URL   where to download the Keras weights from (default ${weightsBaseUrl({})})
   FRUITS_MODEL, FRUITS_MODEL_DIR   a model to use instead of the cache (see fruits extract --help)
 
-Exit codes: 0 ok, 1 failed (download, build, verification, or info found a problem), 2 bad usage.
+Exit codes: 0 ok, 1 info found a problem, 2 bad usage, 4 no model found, or its download, build or verification
+failed (the table: fruits --help).
 `;
 
 export const modelCommand: Command = {
@@ -71,12 +73,15 @@ export const modelCommand: Command = {
   },
 };
 
-/** parseArgs, with its errors (unknown option, missing value) reported as usage errors (exit 2). */
+/**
+ * parseArgs, with its errors (unknown option, missing value) reported as usage errors (exit 2); main.ts rewrites
+ * parseArgs's own text, kept as the cause, to one line.
+ */
 function parseOptions<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
   try {
     return parseArgs(config);
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError((error as Error).message, { cause: error });
   }
 }
 
@@ -159,13 +164,13 @@ async function info(argv: string[]): Promise<number> {
     path = resolve(positionals[0]);
     if (!statSync(path, { throwIfNoEntry: false })?.isFile()) {
       process.stderr.write(`fruits model info: ${path} is not a file\n`);
-      return 1;
+      return EXIT.model;
     }
   } else {
     const located = locateModel({}) ?? (await findBuiltModel().then((b) => (b ? ({ path: b.path, source: 'cache' } as const) : undefined)));
     if (!located) {
       process.stderr.write(`fruits model info: no model found (no --model, FRUITS_MODEL, FRUITS_MODEL_DIR, nothing in ${modelCacheDir()}). Run \`fruits model fetch\`.\n`);
-      return 1;
+      return EXIT.model;
     }
     path = located.path;
     foundBy = located.source;

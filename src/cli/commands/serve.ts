@@ -7,6 +7,7 @@ import type { Method } from '../../classifier/identifier.js';
 import { ThreadedIdentifier } from '../../app/identifier-thread.js';
 import { openStorage } from '../../storage/open-storage.js';
 import { UsageError, type Command } from '../command.js';
+import { ListenError } from '../errors.js';
 import { intOption } from '../options.js';
 
 const HELP = `Usage: fruits serve --run <run> [options]
@@ -51,7 +52,8 @@ Options:
 Memory: on Linux (glibc), MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=262144 let
 the RSS come back after a burst of uploads (the image's entrypoint sets them; without them it stays at the peak).
 
-Stops cleanly on Ctrl-C / SIGTERM. Exit codes: 0 stopped, 1 could not start (run, model, port), 2 bad usage.
+Stops cleanly on Ctrl-C / SIGTERM. Exit codes: 0 stopped, 1 could not
+start (port), 2 bad usage, 3 no finished run at --run, 4 no usable model (the table: fruits --help).
 `;
 
 export const serveCommand: Command = {
@@ -130,7 +132,7 @@ export const serveCommand: Command = {
       server = await startServer(app, { port, host: values.host, requestTimeoutMs });
     } catch (error) {
       await identifier.close();
-      throw new Error(`cannot listen on ${values.host}:${port}: ${(error as Error).message}`);
+      throw new ListenError(`cannot listen on ${values.host}:${port}: ${(error as Error).message}`, { cause: error });
     }
     log(
       `fruit app on ${server.url}  (run ${identifier.runId}: ${identifier.info.referenceRows} images, ${identifier.classes.length} classes; ` +

@@ -58,10 +58,10 @@ export const statusCommand: Command = {
     let lastError = '';
     queue.on('error', (error: Error) => (lastError = error.message));
     try {
-      const unreachable = (why: string) => new RedisUnreachableError(`cannot reach Redis at ${redis.redacted}${why ? `: ${why}` : ''}`);
+      const unreachable = (why: string, cause?: unknown) => new RedisUnreachableError(`cannot reach Redis at ${redis.redacted}${why ? `: ${why}` : ''}`, { cause });
       await Promise.race([
         queue.waitUntilReady().catch((error: Error) => {
-          throw unreachable(error.message);
+          throw unreachable(error.message, error);
         }),
         new Promise((_, reject) =>
           setTimeout(

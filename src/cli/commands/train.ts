@@ -35,7 +35,8 @@ Options:
   --threads N        onnxruntime threads for training and calibration (default ${availableParallelism()})
   --model PATH       the run's ONNX model (default: found by the sha256 the run recorded)
 
-Exit codes: 0 trained, 1 the run cannot be used or training failed, 2 bad usage, 130 interrupted.
+Exit codes: 0 trained, 1 training failed, 2 bad usage, 3 no finished run at --run, 4 no usable model, 130
+interrupted (the table: fruits --help).
 `;
 
 export const trainCommand: Command = {
