@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Table } from 'apache-arrow';
 import type { Storage } from '../storage/storage.js';
+import { DamagedPartError } from './errors.js';
 import { decodeParquet, parquetRowCount } from './parquet.js';
 
 /**
@@ -64,10 +65,8 @@ export function isProblem(result: PartProblem | { record: PartRecord }): result 
   return 'problem' in result;
 }
 
-/** Thrown when a part a stage needs does not read back: names the file, says how to redo it. */
-export class DamagedPartError extends Error {
-  override name = 'DamagedPartError';
-}
+/** Thrown when a part a stage needs does not read back (one class per file under errors/). */
+export { DamagedPartError };
 
 /**
  * Reads and decodes a part a stage needs (all columns or some). A part that does not read back is reported with
@@ -79,7 +78,7 @@ export async function readPart(storage: Storage, key: string, columns?: string[]
   try {
     return decodeParquet(bytes, columns);
   } catch (error) {
-    throw new DamagedPartError(`${location(storage, key)}: not a readable Parquet file (${errorText(error)}); fruits extract --resume redoes it`);
+    throw new DamagedPartError(`${location(storage, key)}: not a readable Parquet file (${errorText(error)}); fruits extract --resume redoes it`, { cause: error });
   }
 }
 

@@ -251,7 +251,7 @@ export class BullmqEngine implements Engine {
     const onError = (error: Error) => {
       lastError = error.message;
       // A wrong password is not an outage: retrying never helps.
-      if (isAuthError(error)) refused?.(new RedisAuthError(`Redis at ${redis} refused the credentials: ${error.message}`));
+      if (isAuthError(error)) refused?.(new RedisAuthError(`Redis at ${redis} refused the credentials: ${error.message}`, { cause: error }));
       else this.warn(error);
     };
     queue.on('error', onError);
@@ -262,7 +262,7 @@ export class BullmqEngine implements Engine {
       await abortable(
         Promise.race([
           Promise.all([queue.waitUntilReady(), flows.waitUntilReady()]).catch((error: Error) => {
-            throw new RedisUnreachableError(`cannot reach Redis at ${redis}: ${error.message}`);
+            throw new RedisUnreachableError(`cannot reach Redis at ${redis}: ${error.message}`, { cause: error });
           }),
           new Promise((_, reject) => {
             refused = reject;

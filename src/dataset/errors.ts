@@ -1,0 +1,6 @@
+/**
+ * The run files' errors, one class per file under errors/.
+ *
+ * @module
+ */
+export { DamagedPartError } from './errors/damaged-part-error.js';
