@@ -3,7 +3,10 @@
  * message names its field, because validate.ts lists every problem of both files at once (see CatalogError).
  * Rules that compare entries with each other or with the other file (species ids, duplicate classes) are in
  * validate.ts.
+ *
+ * @module
  */
+
 import { z } from 'zod';
 
 export const FRUIT_KINDS = ['fruit', 'vegetable', 'nut'] as const;

@@ -1,7 +1,11 @@
 /**
  * Where everything of a run lives under its output root. Part names come from the shard index only, never from
  * a worker or a time, so a retried or duplicated shard overwrites its own part: one copy of every image.
+ *
+ * @module
  */
+
+/** `part-00042.parquet` for shard 42: the name every copy of that shard's part has, whichever worker wrote it. */
 export function partName(shard: number, extension = 'parquet'): string {
   return `part-${String(shard).padStart(5, '0')}.${extension}`;
 }

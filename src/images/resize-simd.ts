@@ -1,12 +1,15 @@
-import { ModuleWriter, Op, SimdOp } from '../wasm/module-writer.js';
-
 /**
  * The NHWC bilinear upscale of resize.ts as a WebAssembly kernel with 128-bit SIMD for the vertical pass. The JS
  * loops spend ~0.55 ms per 100×100 → 224×224 image, a tenth of the model's own cost per image on the same core;
  * this does the same computation in ~0.1 ms (npm run bench:stages). Both passes are the JS ones, with the same
  * taps and formula: horizontal with normalisation into a height × size × 3 buffer, then vertical into the output;
  * the buffer is float32 here (float64 in JS), so the two agree within 1e-6, not bit for bit.
+ *
+ * @module
  */
+
+import { ModuleWriter, Op, SimdOp } from '../wasm/module-writer.js';
+
 // @types/node 20 declares no WebAssembly values; the few this file uses (Node has them all):
 declare const WebAssembly: {
   Module: new (bytes: Uint8Array) => object;

@@ -1,12 +1,15 @@
-import { createRequire } from 'node:module';
-
 /**
  * libjpeg-turbo compiled to WebAssembly, for the common case of a small baseline JPEG. It decodes a 100×100
  * Fruits-360 image in ~0.25 ms on the calling thread, where one sharp call costs ~0.8 ms of CPU (mostly libvips
  * pipeline set-up and thread hand-off), a tenth of the model's own cost per image. Pixels are identical to
  * sharp's (both are libjpeg-turbo with the same IDCT; checked in decode.test.ts), and anything it rejects —
  * truncated or damaged data included — goes to sharp, which then reports the error.
+ *
+ * @module
  */
+
+import { createRequire } from 'node:module';
+
 interface JpegDecoder {
   getEncodedBuffer(length: number): Uint8Array;
   decode(): void;

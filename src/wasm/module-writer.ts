@@ -3,7 +3,10 @@
  * itself (as src/onnx/graph-builder.ts does for ONNX graphs): no toolchain at build time, no binary in the
  * repository. Only what those kernels use is here: i32/f32/v128 values, one exported memory, exported
  * functions, structured loops.
+ *
+ * @module
  */
+
 export const ValType = { i32: 0x7f, f32: 0x7d, v128: 0x7b } as const;
 export type ValTypeName = keyof typeof ValType;
 

@@ -1,11 +1,14 @@
-import { assertRgbImage, type RgbImage } from './rgb-image.js';
-
 /**
  * Fruits-360 images were made by flood-filling the background from the border to white. The mask inverts that:
  * the background is the near-white region *connected to the border*, so white highlights inside the fruit (not
  * connected) stay fruit. Distance to white is 255 - min(R,G,B): yellow and cream fruits have a low blue and are
  * far from white even where they look pale, so only grey-white pixels can be taken as background.
+ *
+ * @module
  */
+
+import { assertRgbImage, type RgbImage } from './rgb-image.js';
+
 export interface MaskOptions {
   /** At or below this distance to white a border-connected pixel is background (alpha 0). */
   white: number;

@@ -8,6 +8,8 @@
  *
  * Padding is TF "SAME" for a 224×224 input: 3×3 stride 1 pads 1 on every side; 3×3 stride 2 (always on an even
  * input size here) pads 0 top/left and 1 bottom/right — the same as Keras `correct_pad` + `valid`.
+ *
+ * @module
  */
 
 export const INPUT_SIZE = 224;

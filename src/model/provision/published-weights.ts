@@ -12,7 +12,10 @@
  * - sha256 of the full file: NOT known (no public record found, and no copy could be fetched here). It stays
  *   `undefined`, and a model built from it is trusted only after its golden checks pass (see verify.ts); the
  *   sidecar records `pinnedSha256: null` and the sha256 actually received.
+ *
+ * @module
  */
+
 export interface PublishedWeightsFile {
   file: string;
   bytes: number;

@@ -3,6 +3,8 @@
  *
  * - TFLite / `.npy` folder: conv OHWI, depthwise 1HWC.
  * - Keras `.h5`: Conv2D kernel HWIO, DepthwiseConv2D depthwise_kernel HWCM (M = depth multiplier, 1 here).
+ *
+ * @module
  */
 
 /** Generic N-d transpose of a C-order array: out[i_perm[0], i_perm[1], …] = in[i_0, i_1, …]. */
