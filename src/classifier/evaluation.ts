@@ -7,6 +7,7 @@ import { NeighbourKernel } from './neighbours.js';
 import { probeLogitsBatch, trainProbe, DEFAULT_PROBE_TRAINING, type ProbeTrainingOptions } from './probe.js';
 import type { ReferenceSet } from './reference-set.js';
 import { gatherRows, normalizeRows, transpose } from './vectors.js';
+import { InvalidOptionError } from '../errors/fruits-error.js';
 
 export type Space = 'pca' | 'full';
 
@@ -181,7 +182,7 @@ export function parseLabels(text: string): LabelledPhoto[] {
   const fileCol = header.indexOf('file');
   const candCol = header.indexOf('candidate_classes');
   const singleCol = header.indexOf('single_fruit_type');
-  if (fileCol < 0 || candCol < 0) throw new Error('labels file needs a tab-separated header with "file" and "candidate_classes" columns');
+  if (fileCol < 0 || candCol < 0) throw new InvalidOptionError('labels file needs a tab-separated header with "file" and "candidate_classes" columns', { code: 'FRUITS_LABELS_FILE' });
   return lines.slice(1).map((line) => {
     const cells = line.split('\t');
     return {

@@ -7,6 +7,7 @@
 import { mlpLogits, trainMlp, type MlpHead, type MlpTrainingOptions } from './mlp.js';
 import { fitTemperature, probeLogits, probeLogitsBatch, softmax, trainProbe, type LinearProbe } from './probe.js';
 import { DEFAULT_VIEW_SCALES, type ViewScale } from './views.js';
+import { ClassifierError } from './errors.js';
 
 export const SCENE_CLASSIFIER_FORMAT = 'fruits-scene-classifier/1';
 
@@ -256,7 +257,7 @@ const base64 = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLe
 function floats(text: string, length: number, what: string): Float32Array {
   const bytes = Buffer.from(text, 'base64');
   const out = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  if (out.length !== length) throw new Error(`classifier ${what} do not match its dimensions`);
+  if (out.length !== length) throw new ClassifierError(`classifier ${what} do not match its dimensions`, { code: 'FRUITS_CLASSIFIER_FORMAT' });
   return out;
 }
 
@@ -271,7 +272,7 @@ export function encodeSceneClassifier(c: SceneClassifier): string {
 export function decodeSceneClassifier(text: string): SceneClassifier {
   type EncodedMlp = Omit<MlpHead, 'w1' | 'b1' | 'w2' | 'b2'> & { w1: string; b1: string; w2: string; b2: string };
   const raw = JSON.parse(text) as Omit<SceneClassifier, 'probe' | 'mlp'> & { probe: Omit<LinearProbe, 'weights' | 'bias'> & { weights: string; bias: number[] }; mlp?: EncodedMlp };
-  if (raw.format !== SCENE_CLASSIFIER_FORMAT) throw new Error(`not a ${SCENE_CLASSIFIER_FORMAT} file (format ${String(raw.format)})`);
+  if (raw.format !== SCENE_CLASSIFIER_FORMAT) throw new ClassifierError(`not a ${SCENE_CLASSIFIER_FORMAT} file (format ${String(raw.format)})`, { code: 'FRUITS_CLASSIFIER_FORMAT' });
   const weights = floats(raw.probe.weights, raw.probe.dim * raw.probe.classCount, 'weights');
   const m = raw.mlp;
   const mlp = m ? { ...m, w1: floats(m.w1, m.dim * m.hidden, 'MLP weights'), b1: floats(m.b1, m.hidden, 'MLP biases'), w2: floats(m.w2, m.hidden * m.classCount, 'MLP weights'), b2: floats(m.b2, m.classCount, 'MLP biases') } : undefined;

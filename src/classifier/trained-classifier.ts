@@ -7,6 +7,7 @@ import { DEFAULT_PROBE_TRAINING, fitTemperature, probeLogitsBatch, trainProbe, t
 import type { ReferenceSet } from './reference-set.js';
 import { referenceResiduals } from './reference-set.js';
 import { gatherRows, normalizeRows, quantile, transpose } from './vectors.js';
+import { ClassifierError } from './errors.js';
 
 /**
  * What the classifier learns from a run besides the raw reference vectors: the linear probe, its temperature,
@@ -208,7 +209,7 @@ export function classifierToJson(c: TrainedClassifier): string {
 
 export function classifierFromJson(text: string): TrainedClassifier {
   const json = JSON.parse(text);
-  if (json.format !== 'fruits-classifier/1') throw new Error(`unknown classifier format ${String(json.format)}`);
+  if (json.format !== 'fruits-classifier/1') throw new ClassifierError(`unknown classifier format ${String(json.format)}`, { code: 'FRUITS_CLASSIFIER_FORMAT' });
   return {
     ...json,
     probe: { ...json.probe, weights: base64ToF32(json.probe.weights), bias: base64ToF32(json.probe.bias) },

@@ -41,6 +41,7 @@ const BY_CODE: Record<string, number> = {
   FRUITS_GLOB_PATTERN: EXIT.usage,
   FRUITS_LABEL_RULE: EXIT.usage,
   FRUITS_STORAGE_URI: EXIT.usage,
+  FRUITS_LABELS_FILE: EXIT.usage,
   FRUITS_INPUT_NOT_FOUND: EXIT.inputNotFound,
   FRUITS_INPUT_EMPTY: EXIT.inputNotFound,
   FRUITS_TOO_FEW_IMAGES: EXIT.inputNotFound,

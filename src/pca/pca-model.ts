@@ -1,6 +1,7 @@
 import type { Moments } from './moments.js';
 import { ReflectorBlockKernel } from './matrix-kernels.js';
 import { symmetricEigen } from './symmetric-eigen.js';
+import { PcaFormatError } from './errors.js';
 
 /** How many components to keep: a fixed number, or the fewest that explain a fraction of the variance. */
 export type ComponentChoice = { k: number } | { variance: number };
@@ -100,7 +101,7 @@ export function pcaModelToJson(model: PcaModel): string {
 
 export function pcaModelFromJson(text: string): PcaModel {
   const json = JSON.parse(text) as PcaModelJson;
-  if (json.format !== 'fruits-pca/1') throw new Error(`unknown PCA model format ${String(json.format)}`);
+  if (json.format !== 'fruits-pca/1') throw new PcaFormatError(`unknown PCA model format ${String(json.format)}`);
   const components = new Float32Array(json.k * json.dim);
   json.components.forEach((row, c) => components.set(row, c * json.dim));
   return {

@@ -1,6 +1,7 @@
 import { resolve, sep } from 'node:path';
 import { isS3Uri } from '../../storage/open-storage.js';
 import { AccessDeniedError } from './errors.js';
+import { InvalidOptionError } from '../../errors/fruits-error.js';
 
 /** Where a worker's prefixes came from: said in its start line and in every refusal. */
 export type AllowSource = '--allow' | 'FRUITS_ALLOW' | 'default';
@@ -22,7 +23,7 @@ export class AccessPolicy {
     prefixes: string[],
     readonly source: AllowSource = '--allow',
   ) {
-    if (prefixes.length === 0) throw new Error('a worker needs at least one allowed prefix (--allow PREFIX)');
+    if (prefixes.length === 0) throw new InvalidOptionError('a worker needs at least one allowed prefix (--allow PREFIX)');
     this.prefixes = prefixes.map(normalise);
   }
 

@@ -12,6 +12,8 @@
  * @module
  */
 
+import { ModelWeightsError } from '../errors.js';
+
 export const INPUT_SIZE = 224;
 export const FEATURE_DIM = 1280;
 /** Keras ImageNet head: Dense 1280 → 1000 (no background class). */
@@ -150,13 +152,13 @@ export interface MobileNetV2Weights {
 export function checkWeights(weights: MobileNetV2Weights, spec: MobileNetV2Spec = MOBILENET_V2): void {
   for (const layer of convLayers(spec)) {
     const w = weights.layers.get(layer.id);
-    if (!w) throw new Error(`weights for layer ${layer.id} are missing`);
+    if (!w) throw new ModelWeightsError(`weights for layer ${layer.id} are missing`);
     const expected = onnxWeightShape(layer).reduce((a, b) => a * b, 1);
-    if (w.weight.length !== expected) throw new Error(`layer ${layer.id}: ${w.weight.length} weights, expected ${expected}`);
-    if (w.bias.length !== layer.outChannels) throw new Error(`layer ${layer.id}: ${w.bias.length} biases, expected ${layer.outChannels}`);
+    if (w.weight.length !== expected) throw new ModelWeightsError(`layer ${layer.id}: ${w.weight.length} weights, expected ${expected}`);
+    if (w.bias.length !== layer.outChannels) throw new ModelWeightsError(`layer ${layer.id}: ${w.bias.length} biases, expected ${layer.outChannels}`);
   }
   const c = weights.classifier;
   if (c && (c.kernel.length !== FEATURE_DIM * c.classes || c.bias.length !== c.classes)) {
-    throw new Error(`classifier: kernel of ${c.kernel.length} and bias of ${c.bias.length} values for ${c.classes} classes`);
+    throw new ModelWeightsError(`classifier: kernel of ${c.kernel.length} and bias of ${c.bias.length} values for ${c.classes} classes`);
   }
 }

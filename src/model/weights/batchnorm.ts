@@ -1,4 +1,5 @@
 import { BN_EPSILON, type ConvWeights } from '../builder/architecture.js';
+import { ModelWeightsError } from '../errors.js';
 
 /** Inference-time BatchNormalization parameters of one layer, one value per channel. */
 export interface BatchNormParams {
@@ -24,15 +25,15 @@ export function foldBatchNorm(
 ): ConvWeights {
   const epsilon = options.epsilon ?? BN_EPSILON;
   const perChannel = weight.length / outChannels;
-  if (!Number.isInteger(perChannel)) throw new Error(`${weight.length} weights do not split into ${outChannels} output channels`);
+  if (!Number.isInteger(perChannel)) throw new ModelWeightsError(`${weight.length} weights do not split into ${outChannels} output channels`);
   for (const [name, v] of Object.entries({ gamma: bn.gamma, beta: bn.beta, moving_mean: bn.movingMean, moving_variance: bn.movingVariance, bias: options.bias })) {
-    if (v && v.length !== outChannels) throw new Error(`BatchNorm ${name} has ${v.length} values for ${outChannels} channels`);
+    if (v && v.length !== outChannels) throw new ModelWeightsError(`BatchNorm ${name} has ${v.length} values for ${outChannels} channels`);
   }
   const folded = new Float32Array(weight.length);
   const bias = new Float32Array(outChannels);
   for (let o = 0; o < outChannels; o++) {
     const variance = bn.movingVariance[o];
-    if (!(variance + epsilon > 0)) throw new Error(`BatchNorm moving_variance[${o}] = ${variance} makes var + ε non-positive`);
+    if (!(variance + epsilon > 0)) throw new ModelWeightsError(`BatchNorm moving_variance[${o}] = ${variance} makes var + ε non-positive`);
     const scale = (bn.gamma ? bn.gamma[o] : 1) / Math.sqrt(variance + epsilon);
     const base = o * perChannel;
     for (let i = 0; i < perChannel; i++) folded[base + i] = weight[base + i] * scale;

@@ -7,12 +7,14 @@
  * @module
  */
 
+import { ModelWeightsError } from '../errors.js';
+
 /** Generic N-d transpose of a C-order array: out[i_perm[0], i_perm[1], …] = in[i_0, i_1, …]. */
 export function transpose(data: Float32Array, shape: number[], perm: number[]): Float32Array {
   const rank = shape.length;
-  if (perm.length !== rank || [...perm].sort().some((p, i) => p !== i)) throw new Error(`bad permutation [${perm}] for rank ${rank}`);
+  if (perm.length !== rank || [...perm].sort().some((p, i) => p !== i)) throw new ModelWeightsError(`bad permutation [${perm}] for rank ${rank}`);
   const count = shape.reduce((a, b) => a * b, 1);
-  if (data.length !== count) throw new Error(`${data.length} values for shape [${shape.join(',')}]`);
+  if (data.length !== count) throw new ModelWeightsError(`${data.length} values for shape [${shape.join(',')}]`);
   const inStrides = stridesOf(shape);
   const outShape = perm.map((p) => shape[p]);
   // Stride in the input for each output axis, so one odometer walk over the output does the whole copy.
@@ -52,7 +54,7 @@ export function ohwiToOihw(data: Float32Array, shape: number[]): Float32Array {
 /** TFLite depthwise weights [1,H,W,C] → [C,1,H,W]. */
 export function depthwise1hwcToC1hw(data: Float32Array, shape: number[]): Float32Array {
   expectRank(shape, 4, '1HWC');
-  if (shape[0] !== 1) throw new Error(`depthwise weights [${shape.join(',')}] must have a leading 1 (1HWC)`);
+  if (shape[0] !== 1) throw new ModelWeightsError(`depthwise weights [${shape.join(',')}] must have a leading 1 (1HWC)`);
   return transpose(data, shape, [3, 0, 1, 2]);
 }
 
@@ -65,10 +67,10 @@ export function hwioToOihw(data: Float32Array, shape: number[]): Float32Array {
 /** Keras DepthwiseConv2D kernel [H,W,C,1] → [C,1,H,W] (depth multiplier 1 only). */
 export function hwc1ToC1hw(data: Float32Array, shape: number[]): Float32Array {
   expectRank(shape, 4, 'HWCM');
-  if (shape[3] !== 1) throw new Error(`depthwise kernel [${shape.join(',')}] has depth multiplier ${shape[3]}, expected 1`);
+  if (shape[3] !== 1) throw new ModelWeightsError(`depthwise kernel [${shape.join(',')}] has depth multiplier ${shape[3]}, expected 1`);
   return transpose(data, shape, [2, 3, 0, 1]);
 }
 
 function expectRank(shape: number[], rank: number, layout: string): void {
-  if (shape.length !== rank) throw new Error(`expected a ${layout} tensor, got shape [${shape.join(',')}]`);
+  if (shape.length !== rank) throw new ModelWeightsError(`expected a ${layout} tensor, got shape [${shape.join(',')}]`);
 }
