@@ -1,3 +1,5 @@
+import { PcaFormatError } from './errors.js';
+
 /**
  * Mergeable second moments of a set of vectors: count, mean and the scatter matrix M = Σ (x-mean)(x-mean)ᵀ.
  * Each shard computes its own around its own mean (no cancellation between large raw sums); shards merge with
@@ -26,7 +28,7 @@ export class Moments {
   }
 
   merge(other: Moments): this {
-    if (other.dim !== this.dim) throw new Error(`cannot merge moments of dimension ${other.dim} into ${this.dim}`);
+    if (other.dim !== this.dim) throw new PcaFormatError(`cannot merge moments of dimension ${other.dim} into ${this.dim}`);
     if (other.count === 0) return this;
     const n = this.count + other.count;
     const d = this.dim;
@@ -79,10 +81,10 @@ export class Moments {
   static deserialize(bytes: Uint8Array): Moments {
     const copy = new Uint8Array(bytes).buffer;
     const view = new DataView(copy);
-    if (copy.byteLength < 32 || view.getUint32(0, true) !== MAGIC) throw new Error('not a moments file');
+    if (copy.byteLength < 32 || view.getUint32(0, true) !== MAGIC) throw new PcaFormatError('not a moments file');
     const d = view.getUint32(8, true);
     const triangle = (d * (d + 1)) / 2;
-    if (copy.byteLength !== 32 + 8 * d + 8 * triangle) throw new Error(`moments file truncated (${copy.byteLength} bytes for dim ${d})`);
+    if (copy.byteLength !== 32 + 8 * d + 8 * triangle) throw new PcaFormatError(`moments file truncated (${copy.byteLength} bytes for dim ${d})`);
     return new Moments(d, view.getFloat64(16, true), new Float64Array(copy, 32, d), new Float64Array(copy, 32 + 8 * d, triangle));
   }
 }
