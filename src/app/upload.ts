@@ -1,10 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
+import { CpuTurns } from './cpu-turns.js';
 import { HttpError } from './errors.js';
 import { multipartBoundary, MultipartError, parseMultipart } from './multipart.js';
 
 /** Room for the multipart envelope and small text fields around the photo. */
 const MULTIPART_OVERHEAD = 64 * 1024;
+
+/** The forms of all requests are parsed a few per event-loop iteration. */
+const parsing = new CpuTurns();
 
 /**
  * The Node request behind a Hono context when @hono/node-server serves it (`c.env.incoming`), so that the upload
@@ -148,7 +152,8 @@ export async function readUpload(
   let parts;
   try {
     const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    parts = parseMultipart(bytes, multipartBoundary(type));
+    // Not as each body ends: a burst's uploads end together (see cpu-turns.ts).
+    parts = await parsing.run(() => parseMultipart(bytes, multipartBoundary(type)));
   } catch (error) {
     if (!(error instanceof MultipartError)) throw error;
     throw new HttpError(400, 'bad-request', `malformed multipart form: ${error.message}`);
