@@ -64,7 +64,7 @@ export class LocalStorage implements Storage {
     };
   }
 
-  read(key: string): Promise<Buffer> {
+  async read(key: string): Promise<Buffer> {
     return readFile(this.path(key));
   }
 
