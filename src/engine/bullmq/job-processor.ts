@@ -212,7 +212,7 @@ export class JobProcessor {
       projectShards,
     });
     // The second flow (commit ← project shards) can only be added now: flows fan in, they do not chain.
-    await this.scheduler.addProjectFlow(plan, projectShards, retryOf(job.opts));
+    await this.scheduler.addProjectFlow(plan, output, projectShards, retryOf(job.opts));
     this.log.info({ runId, stage: 'reduce', k, mergeMs: Math.round(timing.mergeMs), fitMs: Math.round(timing.fitMs), projectShards: projectShards.length }, 'pca fitted');
     return { k, projectShards: projectShards.length };
   }

@@ -7,7 +7,7 @@ import type { Plan } from '../../dataset/plan.js';
 import { pendingProject, resumePoint } from '../../pipeline/run-state.js';
 import type { Storage } from '../../storage/storage.js';
 import type { JobData } from './job-schemas.js';
-import { DEFAULT_QUEUE_LAYOUT, jobId, jobOptions, QUEUE_NAME, QUEUE_PREFIX, type QueueLayout, type RetryPolicy } from './queue-contract.js';
+import { DEFAULT_QUEUE_LAYOUT, jobId, jobOptions, parseJobId, QUEUE_NAME, QUEUE_PREFIX, type QueueLayout, type RetryPolicy } from './queue-contract.js';
 
 export interface ScheduleResult {
   /** The stage whose flow is now queued; `done` when the output already holds _SUCCESS. */
@@ -52,7 +52,7 @@ export class RunScheduler {
       return { stage: 'featurize', ...point.featurize, transactions };
     }
     const project = await pendingProject(output, plan);
-    const transactions = await this.addProjectFlow(plan, project.shards, retry);
+    const transactions = await this.addProjectFlow(plan, output, project.shards, retry);
     return { stage: 'project', ...project, transactions };
   }
 
@@ -86,25 +86,26 @@ export class RunScheduler {
       if (level === tree.height) return this.node('reduce', jobId.reduce(runId), { runId, output: plan.spec.output, fanIn: tree.fanIn }, retry, false);
       return this.node('merge', jobId.merge(runId, level, node), { runId, output: plan.spec.output, level, node, fanIn: tree.fanIn }, retry, true);
     };
-    return this.addTree(tree, isNeeded, job);
+    return this.addTree(tree, isNeeded, job, output);
   }
 
   /**
    * Flow 2: commit ← project × pending shards, in transactions of at most `enqueueBatch` shards (the commit is
    * queued with the first one). Added by the reduce job: flows fan in, they do not chain.
    */
-  async addProjectFlow(plan: Plan, shards: number[], retry: RetryPolicy): Promise<number> {
+  async addProjectFlow(plan: Plan, storage: Storage, shards: number[], retry: RetryPolicy): Promise<number> {
     const { runId, output } = plan.spec;
     const commitId = jobId.commit(runId);
     const project = (s: number) => this.node('project', jobId.project(runId, s), { runId, output, shard: s }, retry, true);
     const batch = Math.max(1, this.layout.enqueueBatch);
     let transactions = 0;
     for (let i = 0; i === 0 || i < shards.length; i += batch) {
-      const children = shards.slice(i, i + batch).map(project);
-      await this.removeFinished([...(i === 0 ? [commitId] : []), ...children.map((c) => c.opts!.jobId!)]);
+      const batchOf = shards.slice(i, i + batch).map(project);
+      const finished = await this.settle([...(i === 0 ? [commitId] : []), ...batchOf.map((c) => c.opts!.jobId!)], storage);
+      const children = batchOf.filter((c) => !finished.has(c.opts!.jobId!));
       if (i === 0) {
         await this.flows.add({ ...this.node('commit', commitId, { runId, output }, retry, false), children });
-      } else {
+      } else if (children.length > 0) {
         await this.flows.addBulk(children.map((c) => ({ ...c, opts: { ...c.opts, parent: { id: commitId, queue: QUEUE_KEY } } })));
       }
       transactions++;
@@ -117,7 +118,7 @@ export class RunScheduler {
    * the chain of its ancestors not queued yet; a node with more shard children than that (a flat reduce) gets
    * them in chunks. Returns the number of transactions.
    */
-  private async addTree(tree: ReduceTree, isNeeded: (level: number, node: number) => boolean, job: (level: number, node: number) => FlowJob): Promise<number> {
+  private async addTree(tree: ReduceTree, isNeeded: (level: number, node: number) => boolean, job: (level: number, node: number) => FlowJob, output: Storage): Promise<number> {
     const batch = Math.max(1, this.layout.enqueueBatch);
     // The highest level whose whole subtree fits one transaction.
     let batchLevel = 0;
@@ -131,9 +132,18 @@ export class RunScheduler {
     const idsOf = (flow: FlowJob): string[] => [flow.opts!.jobId!, ...(flow.children ?? []).flatMap(idsOf)];
     const ref = (level: number, node: number) => ({ id: job(level, node).opts!.jobId!, queue: QUEUE_KEY });
     let transactions = 0;
+    // A node that finished since storage was read goes, with its subtree (all done before it was).
+    const prune = (flow: FlowJob, finished: Set<string>): FlowJob | undefined => {
+      if (finished.has(flow.opts!.jobId!)) return undefined;
+      const children = (flow.children ?? []).map((c) => prune(c, finished)).filter((c): c is FlowJob => c !== undefined);
+      const { children: _, ...node } = flow;
+      return children.length > 0 ? { ...node, children } : node;
+    };
     const add = async (flows: FlowJob[], parent?: { id: string; queue: string }) => {
-      await this.removeFinished(flows.flatMap(idsOf));
-      const placed = flows.map((f) => (parent ? { ...f, opts: { ...f.opts, parent } } : f));
+      const finished = await this.settle(flows.flatMap(idsOf), output);
+      const kept = flows.map((f) => prune(f, finished)).filter((f): f is FlowJob => f !== undefined);
+      if (kept.length === 0) return;
+      const placed = kept.map((f) => (parent ? { ...f, opts: { ...f.opts, parent } } : f));
       if (placed.length === 1) await this.flows.add(placed[0]);
       else await this.flows.addBulk(placed);
       transactions++;
@@ -181,20 +191,40 @@ export class RunScheduler {
   }
 
   /**
-   * BullMQ ignores a job whose id exists. A finished or failed job with one of these ids would swallow the
-   * re-add (and a failed child would keep its parent waiting forever), so those go first; waiting, delayed and
-   * active ones stay and are re-attached to the parent by the add.
+   * Readies ids for the add that follows. BullMQ ignores a job whose id exists: a completed or failed one would
+   * swallow the re-add (and a failed child would keep its parent waiting forever), so those go first; waiting,
+   * delayed and active ones stay and are re-attached to the parent by the add. Returns the ids not to add: jobs
+   * that finished after storage was read (no job, or a completed one, and its output now in storage). A child is
+   * removed once complete, so without this check a coordinator resumed while workers keep going queued a shard
+   * that finished meanwhile a second time (CI, cluster.test.ts). A job that is active here and completes before
+   * the add is still queued again; its worker then finds the marker and skips it (JobProcessor.featurize).
    */
-  private async removeFinished(ids: string[]): Promise<void> {
+  private async settle(ids: string[], output: Storage): Promise<Set<string>> {
+    const finished = new Set<string>();
     for (let i = 0; i < ids.length; i += 100) {
       await Promise.all(
         ids.slice(i, i + 100).map(async (id) => {
           const state = await this.queue.getJobState(id);
-          if (state !== 'completed' && state !== 'failed') return;
+          if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return;
+          if (state !== 'failed' && (await doneInStorage(id, output))) {
+            finished.add(id);
+            return;
+          }
+          if (state === 'unknown') return;
           const job = await this.queue.getJob(id);
           await job?.remove({ removeChildren: false });
         }),
       );
     }
+    return finished;
   }
+}
+
+/** Whether a shard or merge job's output is in storage (reduce and commit: never, they are what resume redoes). */
+async function doneInStorage(id: string, output: Storage): Promise<boolean> {
+  const parsed = parseJobId(id);
+  if (parsed?.name === 'featurize') return output.exists(layout.featurized(parsed.shard!));
+  if (parsed?.name === 'project') return output.exists(layout.results(parsed.shard!));
+  if (parsed?.name === 'merge') return output.exists(layout.mergedMoments(parsed.level!, parsed.node!));
+  return false;
 }
