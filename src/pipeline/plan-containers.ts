@@ -5,7 +5,7 @@ import type { Storage, StorageEntry } from '../storage/storage.js';
 import { indexTar, type TarMember } from '../storage/tar.js';
 import { labelFor } from './labels.js';
 import { mapLimited } from './map-limited.js';
-import type { PlanProgress } from './plan.js';
+import type { PlanProgress } from './plan-progress.js';
 
 /** Tars or tables indexed at once while planning: each is a chain of ranged reads, so they overlap well. */
 const INDEX_CONCURRENCY = 8;

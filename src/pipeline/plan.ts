@@ -1,19 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { Plan, Shard } from '../dataset/plan.js';
 import { IMAGE_EXTENSIONS, type InputFormat, type RunOptions, type RunSpec } from '../dataset/run-spec.js';
-import { listParallel, type ListProgress } from '../storage/list-parallel.js';
+import { listParallel } from '../storage/list-parallel.js';
 import type { Storage, StorageEntry } from '../storage/storage.js';
 import { EmptyInputError } from './errors.js';
 import { globToRegExp } from './glob.js';
 import { labelFor } from './labels.js';
 import { planContainers } from './plan-containers.js';
 
-/** Thrown when the input has nothing to do; the message says what was looked for. */
+import type { PlanProgress } from './plan-progress.js';
 
-/** What planning reports while it lists and indexes the input (`fruits extract` shows it on the progress line). */
-export type PlanProgress =
-  | ({ phase: 'list' } & ListProgress)
-  | { phase: 'index'; format: 'tar' | 'parquet'; files: number; filesDone: number; images: number };
+export type { PlanProgress };
 
 export interface PlanOptions {
   /** Folders listed at once (default 16). */
