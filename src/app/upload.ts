@@ -5,7 +5,7 @@ import { HttpError } from './errors.js';
 import { multipartBoundary, MultipartError, parseMultipart } from './multipart.js';
 
 /** Room for the multipart envelope and small text fields around the photo. */
-const MULTIPART_OVERHEAD = 64 * 1024;
+export const MULTIPART_OVERHEAD = 64 * 1024;
 
 /** The forms of all requests are parsed a few per event-loop iteration. */
 const parsing = new CpuTurns();
@@ -20,6 +20,16 @@ export function incomingOf(c: Context): IncomingMessage | undefined {
 }
 
 /**
+ * The 413 of a body over `maxBytes`. The rest of the body is never read: the connection is closed after the answer
+ * so the client cannot reuse a socket that still carries the unread bytes.
+ */
+export function uploadTooLarge(maxBytes: number): HttpError {
+  return new HttpError(413, 'too-large', `the upload is larger than the limit of ${formatBytes(maxBytes)} (--max-upload-mb); send a smaller photo`, {
+    Connection: 'close',
+  });
+}
+
+/**
  * Reads a request body, refusing (413) as soon as it exceeds `maxBytes`: a declared Content-Length is checked
  * before reading anything, a chunked body is counted while it streams, so an oversized upload never sits
  * whole in memory.
@@ -30,12 +40,7 @@ export function incomingOf(c: Context): IncomingMessage | undefined {
  * (see multipart.ts).
  */
 export async function readLimitedBody(request: Request, maxBytes: number, incoming?: IncomingMessage): Promise<Uint8Array> {
-  // The rest of the body is never read: the connection is closed after the answer so the client cannot reuse a
-  // socket that still carries the unread bytes.
-  const tooLarge = () =>
-    new HttpError(413, 'too-large', `the upload is larger than the limit of ${formatBytes(maxBytes)} (--max-upload-mb); send a smaller photo`, {
-      Connection: 'close',
-    });
+  const tooLarge = () => uploadTooLarge(maxBytes);
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > maxBytes) throw tooLarge();
   // A body someone already started reading cannot be read from the Node stream again (its 'end' has passed).
@@ -156,7 +161,7 @@ export async function readUpload(
     parts = await parsing.run(() => parseMultipart(bytes, multipartBoundary(type)));
   } catch (error) {
     if (!(error instanceof MultipartError)) throw error;
-    throw new HttpError(400, 'bad-request', `malformed multipart form: ${error.message}`);
+    throw new HttpError(400, 'bad-request', `malformed multipart form: ${error.message}`, {}, { cause: error });
   }
   const fields: Record<string, string> = {};
   let photo: Uint8Array | undefined;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { HttpError } from '../../src/app/errors.js';
 import { fruitDirectory } from '../../src/app/fruit-directory.js';
+import { MultipartError } from '../../src/app/multipart.js';
 import { createApp, DEFAULT_LIMITS, startServer, type PhotoIdentifier, type RunningServer } from '../../src/app/server.js';
 import { readUpload, type Upload } from '../../src/app/upload.js';
 import { Catalog } from '../../src/catalog/catalog.js';
@@ -207,5 +208,6 @@ describe('readUpload with the Node request', () => {
     assert.ok(error instanceof HttpError, String(error));
     assert.deepEqual([error.status, error.code], [400, 'bad-request']);
     assert.match(error.message, /malformed multipart form/);
+    assert.ok(error.cause instanceof MultipartError, "the parser's error is kept as the cause");
   });
 });
