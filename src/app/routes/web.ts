@@ -1,4 +1,4 @@
-import type { Hono } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import { APP_JS } from '../web/app-script.js';
 import { ASSET_VERSION, renderPage } from '../web/page.js';
 import { STYLES_CSS } from '../web/styles.js';
@@ -10,19 +10,16 @@ import { openApiDocument } from '../openapi.js';
  * dist/ and `node dist/cli/main.js serve` needs no src/ folder). The page links versioned asset URLs, so
  * the assets are cacheable for a year and the page itself is always revalidated.
  */
-export function registerWeb(app: Hono, options: AppOptions): void {
+export function registerWeb(app: OpenAPIHono, options: AppOptions): void {
   const page = renderPage({ maxUploadBytes: options.maxUploadBytes });
-  const openapi = JSON.stringify(openApiDocument({ maxUploadBytes: options.maxUploadBytes, rateLimitPerMinute: options.rateLimitPerMinute, version: options.version }));
+  // Generated on the first request, when every route of the app is registered (this one is not an API route).
+  let openapi: string | undefined;
   const immutable = (c: { req: { query: (k: string) => string | undefined } }) =>
     c.req.query('v') === ASSET_VERSION ? 'public, max-age=31536000, immutable' : 'no-cache';
 
+  // The page's Content-Security-Policy is set with the other security headers (server.ts).
   app.get('/', (c) => {
     c.header('Cache-Control', 'no-cache');
-    c.header(
-      'Content-Security-Policy',
-      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; " +
-        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-    );
     return c.html(page);
   });
   app.get('/app.js', (c) => {
@@ -33,5 +30,8 @@ export function registerWeb(app: Hono, options: AppOptions): void {
     c.header('Cache-Control', immutable(c));
     return c.body(STYLES_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8' });
   });
-  app.get('/openapi.json', (c) => c.body(openapi, 200, { 'Content-Type': 'application/json; charset=utf-8' }));
+  app.get('/openapi.json', (c) => {
+    openapi ??= JSON.stringify(openApiDocument(app, { version: options.version }));
+    return c.body(openapi, 200, { 'Content-Type': 'application/json; charset=utf-8' });
+  });
 }
