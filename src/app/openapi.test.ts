@@ -93,6 +93,7 @@ test('GET /openapi.json: an OpenAPI 3.1 document of every API route the app serv
   assert.deepEqual(identify.parameters.map((p: Json) => [p.name, p.in]), [['method', 'query']]);
   assert.deepEqual(identify.responses['200'].content['application/json'].schema, { $ref: '#/components/schemas/Answer' });
   assert.deepEqual(Object.keys(identify.responses).sort(), ['200', '400', '405', '413', '415', '422', '429', '431', '503']);
+  for (const code of ['429', '503']) assert.deepEqual(identify.responses[code].headers, { 'Retry-After': { schema: { type: 'integer' } } }, code);
   const feedback = doc.paths['/api/feedback'].post.requestBody.content['multipart/form-data'].schema;
   assert.deepEqual([...feedback.required].sort(), ['correctClass', 'photo']);
   assert.equal(feedback.properties.note.maxLength, 500);
