@@ -30,7 +30,7 @@ function app() {
   });
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the document is checked field by field
+
 type Json = any;
 
 /** Every `$ref` in `node`, with where it was found. */

@@ -1,8 +1,6 @@
 import {
   Field,
   Float32,
-  Int32,
-  Int64,
   List,
   makeData,
   makeVector,

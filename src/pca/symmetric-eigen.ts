@@ -176,7 +176,7 @@ function tridiagonalEigenvalues(dIn: Float64Array, eIn: Float64Array): Float64Ar
       let p = 0;
       let i = m - 1;
       for (; i >= l; i--) {
-        let f = s * e[i];
+        const f = s * e[i];
         const b = c * e[i];
         r = Math.hypot(f, g);
         e[i + 1] = r;
@@ -192,7 +192,6 @@ function tridiagonalEigenvalues(dIn: Float64Array, eIn: Float64Array): Float64Ar
         p = s * r;
         d[i + 1] = g + p;
         g = c * r - b;
-        f = 0;
       }
       if (r === 0 && i >= l) continue;
       d[l] -= p;

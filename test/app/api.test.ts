@@ -22,7 +22,7 @@ after(async () => {
   await server?.stop();
 });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are checked field by field
+
 async function json(response: Response): Promise<any> {
   return response.json();
 }

@@ -13,7 +13,6 @@ import {
   KERAS_WEIGHTS_FULL,
   KERAS_WEIGHTS_NO_TOP,
   weightsBaseUrl,
-  type ProvisionProgress,
 } from '../../model/provision/index.js';
 import { sha256File } from '../../model/sha256.js';
 import { UsageError, type Command } from '../command.js';

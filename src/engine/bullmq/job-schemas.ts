@@ -9,6 +9,7 @@ const storageUri = z
   .string()
   .min(1)
   .max(1024)
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point of this pattern
   .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters');
 const runId = z.string().regex(RUN_ID_PATTERN, 'must be letters, digits, _ or - (at most 64)');
 

@@ -6,7 +6,10 @@ import { createRng } from './rng.js';
 
 function stats(data: Uint8Array): { mean: number; std: number; minChannelMean: number } {
   let s = 0, s2 = 0, m = 0;
-  for (let i = 0; i < data.length; i++) (s += data[i]), (s2 += data[i] * data[i]);
+  for (let i = 0; i < data.length; i++) {
+    s += data[i];
+    s2 += data[i] * data[i];
+  }
   for (let i = 0; i < data.length; i += 3) m += Math.min(data[i], data[i + 1], data[i + 2]);
   const mean = s / data.length;
   return { mean, std: Math.sqrt(s2 / data.length - mean * mean), minChannelMean: m / (data.length / 3) };

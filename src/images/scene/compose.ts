@@ -213,7 +213,7 @@ function drawCopies(
       gain: rng.range(0.82, 1.12),
     };
   };
-  let edgeCrop = false;
+  let edgeCrop: boolean;
   if (layout === 'single') {
     // Log-uniform between 20 % and 90 %: small fruit in a big frame is as common as close-ups.
     const extent = Math.exp(rng.range(Math.log(0.2), Math.log(0.9)));
@@ -324,7 +324,7 @@ function paintOcclusion(canvas: Float32Array, background: RgbImage, o: Occlusion
       if (o.fill === 'colour' && o.colour) {
         [r, g, b] = o.colour;
         const k = 1 - 0.15 * (dx * dx + dy * dy); // a little shading, not a flat sticker
-        r *= k, g *= k, b *= k;
+        r *= k; g *= k; b *= k;
       } else {
         let sx = x, sy = y, k = 1;
         if (o.fill === 'texture') {
@@ -333,7 +333,7 @@ function paintOcclusion(canvas: Float32Array, background: RgbImage, o: Occlusion
           k = 0.7;
         }
         const s = (sy * size + sx) * 3;
-        r = bg[s] * k, g = bg[s + 1] * k, b = bg[s + 2] * k;
+        r = bg[s] * k; g = bg[s + 1] * k; b = bg[s + 2] * k;
       }
       canvas[q] += a * (r - canvas[q]);
       canvas[q + 1] += a * (g - canvas[q + 1]);

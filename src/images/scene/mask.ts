@@ -200,7 +200,7 @@ export function cutout(img: RgbImage): Cutout {
       for (let c = 0; c < 3; c++) rgba[p * 4 + c] = img.data[p * 3 + c];
       rgba[p * 4 + 3] = 1;
     }
-    x0 = 0, y0 = 0, x1 = w, y1 = h, sum = n;
+    x0 = 0; y0 = 0; x1 = w; y1 = h; sum = n;
   }
   const levels: CutoutLevel[] = [{ width: w, height: h, rgba }];
   while (levels.length < 3) {
@@ -240,12 +240,12 @@ function decontaminate(img: RgbImage, core: Uint8Array): Float32Array {
         for (let xx = Math.max(0, x - 1); xx <= Math.min(w - 1, x + 1); xx++) {
           const q = yy * w + xx;
           if (known[q] === 1) {
-            r += colour[q * 3], g += colour[q * 3 + 1], b += colour[q * 3 + 2], c++;
+            r += colour[q * 3]; g += colour[q * 3 + 1]; b += colour[q * 3 + 2]; c++;
           }
         }
       }
       if (c > 0) {
-        colour[p * 3] = r / c, colour[p * 3 + 1] = g / c, colour[p * 3 + 2] = b / c;
+        colour[p * 3] = r / c; colour[p * 3 + 1] = g / c; colour[p * 3 + 2] = b / c;
         grown.push(p);
       }
     }
@@ -253,7 +253,7 @@ function decontaminate(img: RgbImage, core: Uint8Array): Float32Array {
   }
   for (let p = 0; p < n; p++) {
     if (!known[p]) {
-      colour[p * 3] = data[p * 3], colour[p * 3 + 1] = data[p * 3 + 1], colour[p * 3 + 2] = data[p * 3 + 2];
+      colour[p * 3] = data[p * 3]; colour[p * 3 + 1] = data[p * 3 + 1]; colour[p * 3 + 2] = data[p * 3 + 2];
     }
   }
   return colour;

@@ -77,21 +77,21 @@ export function pasteCutout(
       if (j >= 0) {
         if (i >= 0) {
           const w = (1 - wx) * (1 - wy), o = (j * lw + i) * 4;
-          R += w * src[o], G += w * src[o + 1], B += w * src[o + 2], A += w * src[o + 3];
+          R += w * src[o]; G += w * src[o + 1]; B += w * src[o + 2]; A += w * src[o + 3];
         }
         if (i + 1 < lw) {
           const w = wx * (1 - wy), o = (j * lw + i + 1) * 4;
-          R += w * src[o], G += w * src[o + 1], B += w * src[o + 2], A += w * src[o + 3];
+          R += w * src[o]; G += w * src[o + 1]; B += w * src[o + 2]; A += w * src[o + 3];
         }
       }
       if (j + 1 < lh) {
         if (i >= 0) {
           const w = (1 - wx) * wy, o = ((j + 1) * lw + i) * 4;
-          R += w * src[o], G += w * src[o + 1], B += w * src[o + 2], A += w * src[o + 3];
+          R += w * src[o]; G += w * src[o + 1]; B += w * src[o + 2]; A += w * src[o + 3];
         }
         if (i + 1 < lw) {
           const w = wx * wy, o = ((j + 1) * lw + i + 1) * 4;
-          R += w * src[o], G += w * src[o + 1], B += w * src[o + 2], A += w * src[o + 3];
+          R += w * src[o]; G += w * src[o + 1]; B += w * src[o + 2]; A += w * src[o + 3];
         }
       }
       if (A <= 0.002) continue;

@@ -123,7 +123,10 @@ export function boxRadii(sigma: number): [number, number] {
   for (let r1 = 0; r1 <= 64; r1++) {
     for (let r2 = r1; r2 <= r1 + 1; r2++) {
       const e = Math.abs((r1 * (r1 + 1) + r2 * (r2 + 1)) / 3 - target);
-      if (e < err) (err = e), (best = [r1, r2]);
+      if (e < err) {
+        err = e;
+        best = [r1, r2];
+      }
     }
   }
   return best;
