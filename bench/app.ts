@@ -111,7 +111,11 @@ function rssMb(pid: number | undefined): number {
  * GET /healthz every second while `during` runs, from a separate process (this one is busy driving 400
  * connections, and would time itself): the latency of each probe (null when it took over 5 s).
  */
-async function probeHealth<T>(url: string, pid: number | undefined, during: Promise<T>): Promise<{ result: T; healthMs: (number | null)[]; peakRssMb: number }> {
+async function probeHealth<T>(
+  url: string,
+  pid: number | undefined,
+  during: Promise<T>,
+): Promise<{ result: T; healthMs: (number | null)[]; peakRssMb: number }> {
   const script = `
     const url = process.argv[1];
     let running = true;
@@ -140,7 +144,11 @@ async function probeHealth<T>(url: string, pid: number | undefined, during: Prom
   clearInterval(sampler);
   prober.stdin!.end('stop');
   await exited;
-  const healthMs = out.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as number | null);
+  const healthMs = out
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as number | null);
   return { result, healthMs, peakRssMb };
 }
 
@@ -164,7 +172,12 @@ async function load(url: string, connections: number, seconds: number, upload: {
     seconds,
     requests: times.length,
     requestsPerSecond: round(times.length / seconds),
-    latencyMs: { p50: round(percentile(times, 0.5)), p95: round(percentile(times, 0.95)), p99: round(percentile(times, 0.99)), max: round(times[times.length - 1] ?? NaN) },
+    latencyMs: {
+      p50: round(percentile(times, 0.5)),
+      p95: round(percentile(times, 0.95)),
+      p99: round(percentile(times, 0.99)),
+      max: round(times[times.length - 1] ?? NaN),
+    },
     statuses,
     errors: result.errors,
     timeouts: result.timeouts,
@@ -232,7 +245,7 @@ try {
   // on the spot (`fruits train --augment 1`, seconds on 423 images); a given run is measured only if it has one.
   let views: (Awaited<ReturnType<typeof load>> & { photo: { width: number; height: number; bytes: number } }) | { skipped: string };
   if (!existsSync(join(run, 'classifier', 'model.json')) && !values.run) {
-    console.error('bench:app: training the sample run\'s scene classifier (fruits train --augment 1)…');
+    console.error("bench:app: training the sample run's scene classifier (fruits train --augment 1)…");
     const code = await cli(['train', '--run', run, ...(values.model ? ['--model', values.model] : [])]);
     if (code !== 0) throw new Error(`train exited with ${code}`);
   }
@@ -300,7 +313,9 @@ try {
       `/healthz ${burst.healthMs.map((ms) => (ms === null ? '>5000' : `${ms}`)).join(', ')} ms; ` +
       `RSS ${rssBeforeMb} MB before, ${burst.peakRssMb} MB peak, ${rssAfterMb} MB 10 s after, ${rssAfter30Mb} MB 30 s after`,
   );
-  console.log(`p95 at 4 clients ${report.verdict.p95At4WithinTarget ? 'within' : 'ABOVE'} the 150 ms target; ${report.verdict.noneLostAt50 ? 'no request lost' : 'REQUESTS LOST'} at 50 clients`);
+  console.log(
+    `p95 at 4 clients ${report.verdict.p95At4WithinTarget ? 'within' : 'ABOVE'} the 150 ms target; ${report.verdict.noneLostAt50 ? 'no request lost' : 'REQUESTS LOST'} at 50 clients`,
+  );
   console.log(
     `400 clients: served ${report.verdict.servedAt400VsAt50}× the 50-client rate; /healthz ${report.verdict.healthzWithin1sAt400 ? 'always within 1 s' : 'SLOWER THAN 1 s'}; ` +
       `RSS ${report.verdict.rssBackNearBaseline ? 'back near' : 'NOT back near'} its baseline at 10 s, ${report.verdict.rssBackNearBaselineAt30s ? 'back near' : 'NOT back near'} at 30 s`,

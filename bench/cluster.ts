@@ -86,11 +86,15 @@ try {
     for (let i = 0; i < workers; i++) {
       fleet.push(
         // A worker accepts only what it is allowed (default: its current directory): the input and the scratch output.
-        cli(['worker', '--redis', redisUrl, '--threads', '1', '--name', `bench-${i}`, '--metrics-interval-ms', '0', '--allow', input, '--allow', scratch], { XDG_CACHE_HOME: join(scratch, `cache-${i}`) }, (line) => {
-          const parsed = JSON.parse(line) as LogLine;
-          logs.push(parsed);
-          if (parsed.msg === 'worker started' && ++ready === workers) resolve();
-        }),
+        cli(
+          ['worker', '--redis', redisUrl, '--threads', '1', '--name', `bench-${i}`, '--metrics-interval-ms', '0', '--allow', input, '--allow', scratch],
+          { XDG_CACHE_HOME: join(scratch, `cache-${i}`) },
+          (line) => {
+            const parsed = JSON.parse(line) as LogLine;
+            logs.push(parsed);
+            if (parsed.msg === 'worker started' && ++ready === workers) resolve();
+          },
+        ),
       );
     }
   });

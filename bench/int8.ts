@@ -59,7 +59,11 @@ const PER_IMAGE = 224 * 224 * 3;
 function listImages(root: string): string[] {
   return readdirSync(root)
     .sort()
-    .flatMap((c) => readdirSync(join(root, c)).sort().map((f) => join(c, f)));
+    .flatMap((c) =>
+      readdirSync(join(root, c))
+        .sort()
+        .map((f) => join(c, f)),
+    );
 }
 
 async function loadImages(root: string, files: string[]): Promise<Float32Array> {
@@ -97,10 +101,22 @@ const variants: { name: string; description: string; bytes: Uint8Array }[] = [
     [
       ['int8-faithful', 'QDQ u8s8, stem + block 0 float, bias correction, 7-bit weights on zero-point inputs, percentile', faithfulInt8Options(pct)],
       ['int8-faithful-minmax', 'the same, min-max ranges', faithfulInt8Options(minmax)],
-      ['int8-qdq-u8-all', 'QDQ u8s8, every conv but the head int8, bias correction, 7-bit on zero-point inputs', { ranges: pct, form: 'qdq', activations: 'uint8', ...guarded }],
-      ['int8-qop-u8-all', 'QOperator (QLinearConv, QLinearAdd) u8s8, same quantisation as int8-qdq-u8-all', { ranges: pct, form: 'qoperator', activations: 'uint8', ...guarded }],
+      [
+        'int8-qdq-u8-all',
+        'QDQ u8s8, every conv but the head int8, bias correction, 7-bit on zero-point inputs',
+        { ranges: pct, form: 'qdq', activations: 'uint8', ...guarded },
+      ],
+      [
+        'int8-qop-u8-all',
+        'QOperator (QLinearConv, QLinearAdd) u8s8, same quantisation as int8-qdq-u8-all',
+        { ranges: pct, form: 'qoperator', activations: 'uint8', ...guarded },
+      ],
       ['int8-qdq-s8-all', 'QDQ s8s8 (int8 activations), otherwise as int8-qdq-u8-all', { ranges: pct, form: 'qdq', activations: 'int8', ...guarded }],
-      ['int8-qdq-u8-naive', 'QDQ u8s8, every conv but the head int8, 8-bit weights everywhere, no bias correction', { ranges: pct, form: 'qdq', activations: 'uint8' }],
+      [
+        'int8-qdq-u8-naive',
+        'QDQ u8s8, every conv but the head int8, 8-bit weights everywhere, no bias correction',
+        { ranges: pct, form: 'qdq', activations: 'uint8' },
+      ],
     ] as [string, string, Int8GraphOptions][]
   ).map(([name, description, options]) => ({ name, description, bytes: buildMobileNetV2Int8Onnx(weights, options) })),
 ];
@@ -301,8 +317,12 @@ const file = join(outDir, `int8-${started.at.replace(/[:.]/g, '-')}.json`);
 writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
 
 const f = (x: number, d = 3) => x.toFixed(d);
-console.log(`load average ${started.loadavg.join(' ')} at start, ${speedStart.join(' ')} before the speed rounds, ${report.finished.loadavg.join(' ')} at the end (${report.cores} cores)`);
-console.log('| model | QLinearConv / float Conv after optimisation | cosine to fp32 mean / min | LOO 1-NN | images/s (wall) | ÷ fp32 wall | images per CPU-s | ÷ fp32 per CPU-s |');
+console.log(
+  `load average ${started.loadavg.join(' ')} at start, ${speedStart.join(' ')} before the speed rounds, ${report.finished.loadavg.join(' ')} at the end (${report.cores} cores)`,
+);
+console.log(
+  '| model | QLinearConv / float Conv after optimisation | cosine to fp32 mean / min | LOO 1-NN | images/s (wall) | ÷ fp32 wall | images per CPU-s | ÷ fp32 per CPU-s |',
+);
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) {
   console.log(

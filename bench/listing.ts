@@ -60,7 +60,9 @@ async function compare(name: string, storage: Storage, expected: number): Promis
     `${name}: ${expected.toLocaleString('en-US')} objects in ${classes} class folders | before (sequential list) ${(before / 1000).toFixed(2)} s | ` +
       `after (listParallel, ${concurrency} at once) ${(after / 1000).toFixed(2)} s | ${(before / after).toFixed(2)}x | ` +
       `rounds ${times.sequential.map((t) => (t / 1000).toFixed(2)).join('/')} vs ${times.parallel.map((t) => (t / 1000).toFixed(2)).join('/')} s | ` +
-      `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+      `load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
   );
 }
 
@@ -73,7 +75,11 @@ try {
     mkdirSync(folder);
     for (let i = 0; i < perClass && written < files; i++, written++) writeFileSync(join(folder, `${i}_100.jpg`), 'x');
   }
-  console.log(`generated ${written.toLocaleString('en-US')} files under ${root}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `generated ${written.toLocaleString('en-US')} files under ${root}; load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   await compare('local folder', new LocalStorage(root), written);
 
   if (s3Keys > 0) {

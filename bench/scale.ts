@@ -67,14 +67,18 @@ const redis = await RedisServer.start();
 const memory = RedisMemory.open(redis.url);
 const workerLogs: WorkerLog[] = [];
 const fleet = Array.from({ length: workers }, (_, i) =>
-  spawnCli(['worker', '--redis', redis.url, '--threads', '1', '--name', `scale-${i}`, '--metrics-interval-ms', '0', '--allow', scratch], { XDG_CACHE_HOME: join(scratch, `cache-${i}`) }, (line, stream) => {
-    if (stream !== 'stdout') return;
-    try {
-      workerLogs.push(JSON.parse(line) as WorkerLog);
-    } catch {
-      // not a log line
-    }
-  }),
+  spawnCli(
+    ['worker', '--redis', redis.url, '--threads', '1', '--name', `scale-${i}`, '--metrics-interval-ms', '0', '--allow', scratch],
+    { XDG_CACHE_HOME: join(scratch, `cache-${i}`) },
+    (line, stream) => {
+      if (stream !== 'stdout') return;
+      try {
+        workerLogs.push(JSON.parse(line) as WorkerLog);
+      } catch {
+        // not a log line
+      }
+    },
+  ),
 );
 const runs: RunFigures[] = [];
 try {
@@ -83,14 +87,41 @@ try {
   // measured runs count neither.
   const warmInput = join(scratch, 'warm-up');
   writeTarInput(warmInput, { images: 2 * shardSize, perTar: shardSize, classes: 2 });
-  await measuredRun({ spawn: spawnCli, redisUrl: redis.url, memory, workerLogs: () => workerLogs, input: warmInput, output: join(scratch, 'out-warm-up'), model, shardSize, batchSize: Number(values['batch-size']), fanIn: 16 });
+  await measuredRun({
+    spawn: spawnCli,
+    redisUrl: redis.url,
+    memory,
+    workerLogs: () => workerLogs,
+    input: warmInput,
+    output: join(scratch, 'out-warm-up'),
+    model,
+    shardSize,
+    batchSize: Number(values['batch-size']),
+    fanIn: 16,
+  });
   const fanIns = [Number(values['fan-in']), ...(flat ? [Math.max(2, 2 ** Math.ceil(Math.log2(shards)))] : [])];
   for (const fanIn of fanIns) {
     say(`run with reduce fan-in ${fanIn} (${shards} shards of ${shardSize}) …`);
     const output = join(scratch, `out-fan-in-${fanIn}`);
-    runs.push(await measuredRun({ spawn: spawnCli, redisUrl: redis.url, memory, workerLogs: () => workerLogs, input, output, model, shardSize, batchSize: Number(values['batch-size']), fanIn, log: say }));
+    runs.push(
+      await measuredRun({
+        spawn: spawnCli,
+        redisUrl: redis.url,
+        memory,
+        workerLogs: () => workerLogs,
+        input,
+        output,
+        model,
+        shardSize,
+        batchSize: Number(values['batch-size']),
+        fanIn,
+        log: say,
+      }),
+    );
     const last = runs.at(-1)!;
-    say(`done: ${(last.endToEndMs / 1000).toFixed(1)} s end to end, reduce tail ${last.reduceTailMs} ms, engine ${last.engineOverheadMsPerShard.toFixed(2)} ms/shard`);
+    say(
+      `done: ${(last.endToEndMs / 1000).toFixed(1)} s end to end, reduce tail ${last.reduceTailMs} ms, engine ${last.engineOverheadMsPerShard.toFixed(2)} ms/shard`,
+    );
     if (runs.length > 1) {
       const a = readFileSync(join(scratch, `out-fan-in-${fanIns[0]}`, 'pca', 'model.json'));
       const b = readFileSync(join(output, 'pca', 'model.json'));
@@ -111,7 +142,8 @@ try {
   const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const rows = runs.map(
-    (r) => `| fan-in ${r.fanIn} | ${s(r.endToEndMs)} | ${s(r.listMs)} | ${s(r.enqueueMs)} (${r.transactions} tx) | ${(r.bytesPerPendingShard / 1024).toFixed(2)} KiB | ${r.memoryByProgress.map((m) => mib(m.usedBytes)).join(' → ')} | ${mib(r.redisPeakBytes)} | ${r.engineOverheadMsPerShard.toFixed(2)} ms | ${s(r.reduceTailMs)} (root ${s(r.rootMergeMs)}, fit ${s(r.fitMs)}) | ${r.merges.map((m) => `L${m.level}: ${m.jobs} × ≤ ${m.maxMs} ms`).join(', ') || '—'} | ${r.loadAverage.join(' ')} |`,
+    (r) =>
+      `| fan-in ${r.fanIn} | ${s(r.endToEndMs)} | ${s(r.listMs)} | ${s(r.enqueueMs)} (${r.transactions} tx) | ${(r.bytesPerPendingShard / 1024).toFixed(2)} KiB | ${r.memoryByProgress.map((m) => mib(m.usedBytes)).join(' → ')} | ${mib(r.redisPeakBytes)} | ${r.engineOverheadMsPerShard.toFixed(2)} ms | ${s(r.reduceTailMs)} (root ${s(r.rootMergeMs)}, fit ${s(r.fitMs)}) | ${r.merges.map((m) => `L${m.level}: ${m.jobs} × ≤ ${m.maxMs} ms`).join(', ') || '—'} | ${r.loadAverage.join(' ')} |`,
   );
   console.log(`${images} images, ${shards} shards of ${shardSize}, ${workers} workers × 1 onnxruntime thread, ${cpus().length} CPUs (${cpus()[0]?.model})
 

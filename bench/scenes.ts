@@ -49,9 +49,10 @@ async function filesUnder(dir: string, limit: number): Promise<string[]> {
 function disc(colour: [number, number, number]): RgbImage {
   const img = createImage(100, 100);
   img.data.fill(255);
-  for (let y = 0; y < 100; y++) for (let x = 0; x < 100; x++) {
-    if (Math.hypot(x - 50, y - 50) < 38) img.data.set(colour, (y * 100 + x) * 3);
-  }
+  for (let y = 0; y < 100; y++)
+    for (let x = 0; x < 100; x++) {
+      if (Math.hypot(x - 50, y - 50) < 38) img.data.set(colour, (y * 100 + x) * 3);
+    }
   return img;
 }
 
@@ -90,7 +91,10 @@ async function main(): Promise<void> {
   const labels = [...classes.keys()];
 
   // The sheet: 6×4 scenes, each after its JPEG round trip (what the featurizer will see).
-  const cols = 6, rows = 4, tile = 224, gap = 4;
+  const cols = 6,
+    rows = 4,
+    tile = 224,
+    gap = 4;
   const sheet = createImage(cols * (tile + gap) + gap, rows * (tile + gap) + gap);
   sheet.data.fill(40);
   const described: unknown[] = [];
@@ -99,12 +103,15 @@ async function main(): Promise<void> {
     const label = labels[Math.floor(rng.next() * labels.length)];
     const scene = randomScene(classes.get(label)!, rng, { photos });
     const image = await jpegRoundTrip(scene.image, scene.jpegQuality);
-    const ox = gap + (k % cols) * (tile + gap), oy = gap + Math.floor(k / cols) * (tile + gap);
+    const ox = gap + (k % cols) * (tile + gap),
+      oy = gap + Math.floor(k / cols) * (tile + gap);
     for (let y = 0; y < tile; y++) sheet.data.set(image.data.subarray(y * tile * 3, (y + 1) * tile * 3), ((oy + y) * sheet.width + ox) * 3);
     described.push({ tile: k, label, ...scene.params });
-    console.log(`${k}: ${label} · ${scene.params.layout} ×${scene.params.copies.length} · ${scene.params.background.kind}` +
-      `${scene.params.background.source ? ` (${scene.params.background.source.split('/').pop()})` : ''}` +
-      ` · extent ${scene.params.copies.map((c) => c.extent.toFixed(2)).join(',')}${scene.params.occlusion ? ` · occl ${scene.params.occlusion.fill}` : ''}`);
+    console.log(
+      `${k}: ${label} · ${scene.params.layout} ×${scene.params.copies.length} · ${scene.params.background.kind}` +
+        `${scene.params.background.source ? ` (${scene.params.background.source.split('/').pop()})` : ''}` +
+        ` · extent ${scene.params.copies.map((c) => c.extent.toFixed(2)).join(',')}${scene.params.occlusion ? ` · occl ${scene.params.occlusion.fill}` : ''}`,
+    );
   }
   await mkdir(outDir, { recursive: true });
   await writeFile(join(outDir, 'scenes.png'), await encodePng(sheet));
@@ -126,7 +133,9 @@ async function main(): Promise<void> {
   for (const s of made) await jpegRoundTrip(s.image, s.jpegQuality);
   const jpegMs = Number(process.hrtime.bigint() - t) / 1e6 / made.length;
   const procMs = await timeProceduralOnly(pool, count);
-  console.log(`per 224×224 scene on one core: compose ${composeMs.toFixed(2)} ms (procedural backgrounds only: ${procMs.toFixed(2)} ms), jpegRoundTrip ${jpegMs.toFixed(2)} ms`);
+  console.log(
+    `per 224×224 scene on one core: compose ${composeMs.toFixed(2)} ms (procedural backgrounds only: ${procMs.toFixed(2)} ms), jpegRoundTrip ${jpegMs.toFixed(2)} ms`,
+  );
 }
 
 async function timeProceduralOnly(pool: RgbImage[][], count: number): Promise<number> {

@@ -75,9 +75,18 @@ describe('Dockerfile', () => {
   it('is multi-stage: builds with dev dependencies, ships production dependencies only', () => {
     assert.ok(all.length >= 2, 'at least a build and a runtime stage');
     const runs = dockerfile.filter((i) => i.keyword === 'RUN').map((i) => i.args);
-    assert.ok(runs.some((r) => /npm ci\b/.test(r) && !/--omit=dev/.test(r)), 'npm ci with dev deps in the build stage');
-    assert.ok(runs.some((r) => /npm run build/.test(r)), 'npm run build');
-    assert.ok(runs.some((r) => /npm (ci|prune)\b.*--omit=dev/.test(r)), 'production-only node_modules');
+    assert.ok(
+      runs.some((r) => /npm ci\b/.test(r) && !/--omit=dev/.test(r)),
+      'npm ci with dev deps in the build stage',
+    );
+    assert.ok(
+      runs.some((r) => /npm run build/.test(r)),
+      'npm run build',
+    );
+    assert.ok(
+      runs.some((r) => /npm (ci|prune)\b.*--omit=dev/.test(r)),
+      'production-only node_modules',
+    );
     assert.ok(!final.some((i) => i.keyword === 'RUN' && /npm (ci|install)/.test(i.args)), 'no npm install in the runtime stage');
   });
 
@@ -127,10 +136,18 @@ describe('.dockerignore', () => {
   it('re-admits everything the Dockerfile copies', () => {
     const copied = dockerfile
       .filter((i) => i.keyword === 'COPY' && !i.args.includes('--from='))
-      .flatMap((i) => i.args.split(/\s+/).filter((a) => !a.startsWith('--')).slice(0, -1));
+      .flatMap((i) =>
+        i.args
+          .split(/\s+/)
+          .filter((a) => !a.startsWith('--'))
+          .slice(0, -1),
+      );
     const admitted = dockerignore.filter((l) => l.startsWith('!')).map((l) => l.slice(1).replace(/\/$/, ''));
     for (const path of copied) {
-      assert.ok(admitted.some((a) => path === a || path.startsWith(`${a}/`)), `${path} is copied but ignored`);
+      assert.ok(
+        admitted.some((a) => path === a || path.startsWith(`${a}/`)),
+        `${path} is copied but ignored`,
+      );
     }
   });
 });
@@ -153,7 +170,9 @@ describe('entrypoint', () => {
   it('builds rediss://:<password>@host:port from the ECS environment and hides the password', () => {
     const out = run(
       { FRUITS_REDIS_HOST: 'master.x.euw3.cache.amazonaws.com', FRUITS_REDIS_PORT: '6379', FRUITS_REDIS_TLS: 'true', FRUITS_REDIS_PASSWORD: 'abc123' },
-      'worker', '--concurrency', '2',
+      'worker',
+      '--concurrency',
+      '2',
     );
     assert.equal(out.url, 'rediss://:abc123@master.x.euw3.cache.amazonaws.com:6379');
     assert.equal(out.password, null);

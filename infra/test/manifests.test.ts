@@ -94,7 +94,10 @@ describe('kubernetes + KEDA', () => {
         assert.equal(c.securityContext.readOnlyRootFilesystem, true, name);
         assert.equal(c.securityContext.allowPrivilegeEscalation, false, name);
         assert.deepEqual(c.securityContext.capabilities.drop, ['ALL'], name);
-        assert.ok((c.volumeMounts as Json[]).some((m) => m.mountPath === CONTAINER_PATHS.cache), name);
+        assert.ok(
+          (c.volumeMounts as Json[]).some((m) => m.mountPath === CONTAINER_PATHS.cache),
+          name,
+        );
       }
     }
   });
@@ -116,7 +119,11 @@ describe('kubernetes + KEDA', () => {
     }
     for (const k of ['deploy/k8s/kustomization.yaml', 'deploy/k8s/run/kustomization.yaml']) {
       const [kustomization] = load(k);
-      assert.deepEqual(kustomization.images.map((i: Json) => i.name), ['fruits'], k);
+      assert.deepEqual(
+        kustomization.images.map((i: Json) => i.name),
+        ['fruits'],
+        k,
+      );
       for (const r of kustomization.resources as string[]) assert.ok(existsSync(join(REPO_ROOT, dirname(k), r)), `${k}: ${r}`);
     }
   });

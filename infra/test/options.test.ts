@@ -42,7 +42,12 @@ describe('config', () => {
       [{ appRun: '../etc' }, /appRun/],
       [{ bakeModel: 'maybe' }, /bakeModel/],
     ];
-    for (const [values, message] of bad) assert.throws(() => loadConfig(ctx(values)), (e: Error) => e instanceof ConfigError && message.test(e.message), JSON.stringify(values));
+    for (const [values, message] of bad)
+      assert.throws(
+        () => loadConfig(ctx(values)),
+        (e: Error) => e instanceof ConfigError && message.test(e.message),
+        JSON.stringify(values),
+      );
   });
 
   it('knows the Fargate task sizes', () => {
@@ -77,7 +82,12 @@ describe('scale-out steps', () => {
   });
 
   it('contiguous intervals, first at 0, last open-ended', () => {
-    for (const [max, per] of [[1, 1], [3, 5], [20, 1], [57, 3]]) {
+    for (const [max, per] of [
+      [1, 1],
+      [3, 5],
+      [20, 1],
+      [57, 3],
+    ]) {
       const steps = scaleOutSteps(max, per);
       assert.equal(steps[0].lowerBound, 0);
       assert.equal(steps[steps.length - 1].upperBound, undefined);

@@ -126,7 +126,10 @@ describe('least privilege', () => {
         assert.ok(!actions.some((a) => a === '*' || a.endsWith(':*')), `wildcard action in ${JSON.stringify(s)}`);
         assert.ok(asArray(s.NotAction).length === 0 && asArray(s.NotResource).length === 0);
         assert.ok(!asArray(s.Resource).includes('*'), `"*" resource in ${JSON.stringify(s)}`);
-        assert.ok(actions.every((a) => a.startsWith('s3:')), `only S3 actions: ${actions}`);
+        assert.ok(
+          actions.every((a) => a.startsWith('s3:')),
+          `only S3 actions: ${actions}`,
+        );
       }
     });
   }
@@ -141,11 +144,7 @@ describe('least privilege', () => {
 
   it('worker: reads input/*, reads and writes runs/*, lists only those prefixes', () => {
     const g = grants(taskRoles.worker);
-    assert.deepEqual(Object.keys(g).sort(), [
-      's3:AbortMultipartUpload,s3:DeleteObject,s3:GetObject,s3:PutObject',
-      's3:GetObject',
-      's3:ListBucket',
-    ]);
+    assert.deepEqual(Object.keys(g).sort(), ['s3:AbortMultipartUpload,s3:DeleteObject,s3:GetObject,s3:PutObject', 's3:GetObject', 's3:ListBucket']);
     assert.match(g['s3:GetObject'], /\/input\/\*/);
     assert.match(g['s3:AbortMultipartUpload,s3:DeleteObject,s3:GetObject,s3:PutObject'], /\/runs\/\*/);
     assert.match(g['s3:ListBucket'], /"s3:prefix":\["input\/","input\/\*","runs\/","runs\/\*"\]/);
@@ -162,11 +161,7 @@ describe('least privilege', () => {
   it('execution roles read only the Redis secret, and only workers and coordinator get it', () => {
     const secret = stack.getLogicalId(stack.redis.authToken.node.defaultChild as never);
     const readers = resourcesOfType(template, 'AWS::IAM::Policy')
-      .filter(([, p]) =>
-        (p.Properties.PolicyDocument.Statement as Json[]).some((s) =>
-          asArray<string>(s.Action).includes('secretsmanager:GetSecretValue'),
-        ),
-      )
+      .filter(([, p]) => (p.Properties.PolicyDocument.Statement as Json[]).some((s) => asArray<string>(s.Action).includes('secretsmanager:GetSecretValue')))
       .map(([id, p]) => {
         for (const s of p.Properties.PolicyDocument.Statement as Json[]) {
           if (asArray<string>(s.Action).includes('secretsmanager:GetSecretValue')) {
@@ -176,7 +171,10 @@ describe('least privilege', () => {
         return id;
       });
     assert.equal(readers.length, 2);
-    assert.ok(readers.every((id) => /^(Workers|Coordinator)/.test(id)), readers.join());
+    assert.ok(
+      readers.every((id) => /^(Workers|Coordinator)/.test(id)),
+      readers.join(),
+    );
   });
 
   it('the only "*" resource anywhere is ecr:GetAuthorizationToken (it cannot be scoped)', () => {
@@ -209,9 +207,7 @@ describe('workers', () => {
       Period: 60,
       TreatMissingData: 'notBreaching',
     });
-    const [, policy] = resourcesOfType(template, 'AWS::ApplicationAutoScaling::ScalingPolicy').find(([id]) =>
-      id.includes('FollowBacklog'),
-    )!;
+    const [, policy] = resourcesOfType(template, 'AWS::ApplicationAutoScaling::ScalingPolicy').find(([id]) => id.includes('FollowBacklog'))!;
     const config = policy.Properties.StepScalingPolicyConfiguration;
     assert.equal(config.AdjustmentType, 'ExactCapacity');
     const capacities = (config.StepAdjustments as Json[]).map((s) => s.ScalingAdjustment);
@@ -258,7 +254,7 @@ describe('workers', () => {
     });
   });
 
-  it('accept only the data bucket\'s input/ and runs/ (FRUITS_ALLOW): a worker\'s default is its current directory', () => {
+  it("accept only the data bucket's input/ and runs/ (FRUITS_ALLOW): a worker's default is its current directory", () => {
     const workers = resourcesOfType(template, 'AWS::ECS::TaskDefinition').filter(([, t]) => t.Properties.Family === 'fruits-dev-worker');
     assert.equal(workers.length, 1);
     const env = workers[0][1].Properties.ContainerDefinitions[0].Environment as Json[];
@@ -269,7 +265,10 @@ describe('workers', () => {
     assert.equal(text, 's3://<bucket>/input/,s3://<bucket>/runs/');
     const bucketRefs = parts.filter((p) => typeof p !== 'string') as Json[];
     const [bucketId] = resourcesOfType(template, 'AWS::S3::Bucket').map(([id]) => id);
-    assert.ok(bucketRefs.every((r) => r.Ref === bucketId), JSON.stringify(bucketRefs));
+    assert.ok(
+      bucketRefs.every((r) => r.Ref === bucketId),
+      JSON.stringify(bucketRefs),
+    );
   });
 });
 
@@ -359,14 +358,25 @@ describe('network, logs, tags, outputs', () => {
   });
 
   it('tags every taggable resource with Project=fruits and Environment', () => {
-    const taggable = ['AWS::S3::Bucket', 'AWS::EC2::VPC', 'AWS::ECS::Cluster', 'AWS::ECS::Service', 'AWS::ECS::TaskDefinition',
-      'AWS::ElastiCache::ReplicationGroup', 'AWS::SecretsManager::Secret', 'AWS::ElasticLoadBalancingV2::LoadBalancer',
-      'AWS::IAM::Role', 'AWS::EC2::SecurityGroup', 'AWS::EC2::NatGateway', 'AWS::Logs::LogGroup'];
+    const taggable = [
+      'AWS::S3::Bucket',
+      'AWS::EC2::VPC',
+      'AWS::ECS::Cluster',
+      'AWS::ECS::Service',
+      'AWS::ECS::TaskDefinition',
+      'AWS::ElastiCache::ReplicationGroup',
+      'AWS::SecretsManager::Secret',
+      'AWS::ElasticLoadBalancingV2::LoadBalancer',
+      'AWS::IAM::Role',
+      'AWS::EC2::SecurityGroup',
+      'AWS::EC2::NatGateway',
+      'AWS::Logs::LogGroup',
+    ];
     for (const type of taggable) {
       const found = resourcesOfType(template, type);
       assert.ok(found.length > 0, type);
       for (const [id, r] of found) {
-        const tags = Object.fromEntries((r.Properties.Tags as Json[] | undefined ?? []).map((t) => [t.Key, t.Value]));
+        const tags = Object.fromEntries(((r.Properties.Tags as Json[] | undefined) ?? []).map((t) => [t.Key, t.Value]));
         assert.equal(tags.Project, 'fruits', `${type} ${id}`);
         assert.equal(tags.Environment, 'dev', `${type} ${id}`);
       }
@@ -375,9 +385,19 @@ describe('network, logs, tags, outputs', () => {
 
   it('outputs what the runbook needs', () => {
     const outputs = Object.keys(template.toJSON().Outputs);
-    for (const name of ['BucketName', 'RedisEndpoint', 'ClusterName', 'WorkerTaskDefinitionArn',
-      'CoordinatorTaskDefinitionArn', 'AppTaskDefinitionArn', 'AppUrl', 'RunTaskCommand', 'StatusCommand',
-      'CoordinatorLogGroup', 'WorkerLogGroup']) {
+    for (const name of [
+      'BucketName',
+      'RedisEndpoint',
+      'ClusterName',
+      'WorkerTaskDefinitionArn',
+      'CoordinatorTaskDefinitionArn',
+      'AppTaskDefinitionArn',
+      'AppUrl',
+      'RunTaskCommand',
+      'StatusCommand',
+      'CoordinatorLogGroup',
+      'WorkerLogGroup',
+    ]) {
       assert.ok(outputs.includes(name), name);
     }
   });

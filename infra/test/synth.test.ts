@@ -66,7 +66,10 @@ describe('cloud assembly (in-process synth)', () => {
     for (const plugin of report.pluginReports) {
       assert.equal(plugin.conclusion, 'success', plugin.pluginName);
       const open = (plugin.violations as any[]).filter((v) => !v.acknowledgedId && v.severity !== 'info');
-      assert.deepEqual(open.map((v) => `${v.ruleName}: ${v.description}`), []);
+      assert.deepEqual(
+        open.map((v) => `${v.ruleName}: ${v.description}`),
+        [],
+      );
     }
   });
 });

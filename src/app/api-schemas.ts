@@ -10,7 +10,9 @@ import { z } from '@hono/zod-openapi';
 import { fruitInfo } from '../catalog/schema.js';
 
 export const errorSchema = z
-  .object({ error: z.object({ code: z.string().openapi({ description: 'machine-readable reason (kebab-case); the page translates it' }), message: z.string() }) })
+  .object({
+    error: z.object({ code: z.string().openapi({ description: 'machine-readable reason (kebab-case); the page translates it' }), message: z.string() }),
+  })
   .openapi('Error', { description: 'Every error of the API, those of the HTTP layer (400, 408, 431) included' });
 
 export const namesSchema = z.object({ en: z.string(), fr: z.string() }).openapi('Names');

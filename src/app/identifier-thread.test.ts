@@ -48,7 +48,11 @@ describe('ThreadedIdentifier: the identifier of `fruits serve`, in its own threa
     const made = await runCli(['extract', join(dir, 'images'), run, '--model', model, '--workers', '1', '--pca-k', '2', '--quiet']);
     assert.equal(made.code, 0, made.stderr);
     for (let i = 0; i < 16; i++) {
-      photos.push(await sharp({ create: { width: 300 + i, height: 240, channels: 3, background: { r: 200, g: 40 + i * 10, b: 30 } } }).jpeg().toBuffer());
+      photos.push(
+        await sharp({ create: { width: 300 + i, height: 240, channels: 3, background: { r: 200, g: 40 + i * 10, b: 30 } } })
+          .jpeg()
+          .toBuffer(),
+      );
     }
   });
 
@@ -58,7 +62,10 @@ describe('ThreadedIdentifier: the identifier of `fruits serve`, in its own threa
     const local = await Identifier.open({ run, model, threads: 1 });
     const threaded = await ThreadedIdentifier.open({ run, model, threads: 1 });
     try {
-      assert.deepEqual([threaded.runId, threaded.modelSha256, threaded.classes, threaded.maxPixels], [local.runId, local.modelSha256, local.classes, local.maxPixels]);
+      assert.deepEqual(
+        [threaded.runId, threaded.modelSha256, threaded.classes, threaded.maxPixels],
+        [local.runId, local.modelSha256, local.classes, local.maxPixels],
+      );
       assert.equal(threaded.info.referenceRows, local.references.rows);
       assert.equal(threaded.info.classifierSource, 'cache', 'the probe the first open trained and cached');
       const [a, b] = await Promise.all([local.identify(photos[0]), threaded.identify(photos[0])]);

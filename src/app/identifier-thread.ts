@@ -99,7 +99,8 @@ export class ThreadedIdentifier implements PhotoIdentifier {
     // Moved, not copied, when the photo owns its whole buffer or the caller gives its buffer up (an upload's
     // body, the photo a view into it: a 400-client burst spent a fifth of the HTTP thread copying photos here);
     // any other view (a slice of Node's shared Buffer pool) must be copied, or the pool itself would be detached.
-    const movable = bytes.buffer instanceof ArrayBuffer && (options.transfer === true || (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength));
+    const movable =
+      bytes.buffer instanceof ArrayBuffer && (options.transfer === true || (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength));
     const photo = movable ? bytes : new Uint8Array(bytes);
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });

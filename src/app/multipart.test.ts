@@ -80,7 +80,12 @@ describe('parseMultipart', () => {
       [form('b', '--BOUNDARYjunk', 'Content-Disposition: form-data; name="a"', '', 'x', '--BOUNDARY--'), /not followed by a line break/],
       [form('b', '--BOUNDARY'), /ends before its closing boundary/],
     ];
-    for (const [body, message] of cases) assert.throws(() => parseMultipart(body, 'b'), (e: unknown) => e instanceof MultipartError && message.test(e.message), String(body));
+    for (const [body, message] of cases)
+      assert.throws(
+        () => parseMultipart(body, 'b'),
+        (e: unknown) => e instanceof MultipartError && message.test(e.message),
+        String(body),
+      );
   });
 
   test('multipartBoundary: quoted or not; missing or over 70 characters is an error', () => {

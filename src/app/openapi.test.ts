@@ -30,7 +30,6 @@ function app() {
   });
 }
 
-
 type Json = any;
 
 /** Every `$ref` in `node`, with where it was found. */
@@ -61,7 +60,13 @@ test('GET /openapi.json: an OpenAPI 3.1 document of every API route the app serv
       .filter((r) => r.method !== 'ALL' && !['/', '/app.js', '/styles.css', '/openapi.json'].includes(r.path))
       .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, '{$1}')}`),
   );
-  const documented = new Set(Object.entries(doc.paths as Record<string, Json>).flatMap(([path, item]) => Object.keys(item).filter((k) => METHODS.includes(k)).map((m) => `${m} ${path}`)));
+  const documented = new Set(
+    Object.entries(doc.paths as Record<string, Json>).flatMap(([path, item]) =>
+      Object.keys(item)
+        .filter((k) => METHODS.includes(k))
+        .map((m) => `${m} ${path}`),
+    ),
+  );
   assert.deepEqual([...documented].sort(), [...routes].sort());
   assert.deepEqual([...routes].sort(), ['get /api/fruits', 'get /api/fruits/{id}', 'get /healthz', 'post /api/feedback', 'post /api/identify']);
 
@@ -78,7 +83,10 @@ test('GET /openapi.json: an OpenAPI 3.1 document of every API route the app serv
         assert.ok(answer.content?.['application/json']?.schema, `${where} ${code}: a JSON schema`);
         if (code >= '400') assert.deepEqual(answer.content['application/json'].schema, { $ref: '#/components/schemas/Error' }, `${where} ${code}`);
       }
-      assert.ok(codes.some((c) => c.startsWith('2')), `${where}: a success answer`);
+      assert.ok(
+        codes.some((c) => c.startsWith('2')),
+        `${where}: a success answer`,
+      );
       for (const { name, in: location } of (operation.parameters ?? []) as Json[]) {
         if (location === 'path') assert.ok(path.includes(`{${name}}`), `${where}: path parameter ${name}`);
       }
@@ -90,7 +98,10 @@ test('GET /openapi.json: an OpenAPI 3.1 document of every API route the app serv
   assert.deepEqual(Object.keys(identify.requestBody.content).sort(), ['application/octet-stream', 'image/*', 'multipart/form-data']);
   assert.equal(identify.requestBody.content['multipart/form-data'].schema.properties.photo.format, 'binary');
   assert.deepEqual(identify.requestBody.content['multipart/form-data'].schema.required, ['photo']);
-  assert.deepEqual(identify.parameters.map((p: Json) => [p.name, p.in]), [['method', 'query']]);
+  assert.deepEqual(
+    identify.parameters.map((p: Json) => [p.name, p.in]),
+    [['method', 'query']],
+  );
   assert.deepEqual(identify.responses['200'].content['application/json'].schema, { $ref: '#/components/schemas/Answer' });
   assert.deepEqual(Object.keys(identify.responses).sort(), ['200', '400', '405', '413', '415', '422', '429', '431', '503']);
   for (const code of ['429', '503']) assert.deepEqual(identify.responses[code].headers, { 'Retry-After': { schema: { type: 'integer' } } }, code);
@@ -98,10 +109,14 @@ test('GET /openapi.json: an OpenAPI 3.1 document of every API route the app serv
   assert.deepEqual([...feedback.required].sort(), ['correctClass', 'photo']);
   assert.equal(feedback.properties.note.maxLength, 500);
   assert.deepEqual(Object.keys(doc.paths['/api/feedback'].post.responses).sort(), ['200', '201', '400', '413', '415', '422', '429', '431', '503', '507']);
-  assert.deepEqual(doc.paths['/api/fruits/{id}'].get.parameters.map((p: Json) => [p.name, p.in, p.required]), [['id', 'path', true]]);
+  assert.deepEqual(
+    doc.paths['/api/fruits/{id}'].get.parameters.map((p: Json) => [p.name, p.in, p.required]),
+    [['id', 'path', true]],
+  );
 
   const schemas = doc.components.schemas as Record<string, Json>;
-  for (const [ref, at] of refsOf(doc)) assert.ok(ref.startsWith('#/components/schemas/') && schemas[ref.slice('#/components/schemas/'.length)], `${ref} at ${at}`);
+  for (const [ref, at] of refsOf(doc))
+    assert.ok(ref.startsWith('#/components/schemas/') && schemas[ref.slice('#/components/schemas/'.length)], `${ref} at ${at}`);
   assert.deepEqual(schemas.Error.required, ['error']);
   assert.deepEqual([...schemas.Error.properties.error.required].sort(), ['code', 'message']);
   for (const field of ['runId', 'predictions', 'notSure', 'reasons', 'method', 'fruit', 'knn', 'ood', 'image', 'classifier', 'views', 'timings']) {

@@ -46,7 +46,7 @@ describe('security headers (hono/secure-headers)', () => {
   const PAGE_CSP =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-  test("the page gets its CSP (scripts and styles from the app only), nosniff and no-referrer; no HSTS from a plain-HTTP app", async () => {
+  test('the page gets its CSP (scripts and styles from the app only), nosniff and no-referrer; no HSTS from a plain-HTTP app', async () => {
     const response = await app().request('/');
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('content-security-policy'), PAGE_CSP);

@@ -151,7 +151,8 @@ export async function readUpload(
   const multipart = /^multipart\/form-data/i.test(type);
   const body = await readLimitedBody(request, multipart ? maxPhotoBytes + MULTIPART_OVERHEAD : maxPhotoBytes, options.incoming);
   if (!multipart) {
-    if (body.length === 0) throw new HttpError(400, 'empty-upload', 'no photo: the request body is empty. Send the image as the body or as the multipart field "photo".');
+    if (body.length === 0)
+      throw new HttpError(400, 'empty-upload', 'no photo: the request body is empty. Send the image as the body or as the multipart field "photo".');
     return { photo: body, fields: {} };
   }
   let parts;

@@ -36,7 +36,10 @@ test('every one of the 141 Fruits-360 classes has an entry', () => {
   const missing = DATASET_CLASSES.filter(({ name }) => catalog.forClass(name) === undefined).map((c) => c.name);
   assert.deepEqual(missing, []);
   const listed = new Set(DATASET_CLASSES.map((c) => c.name));
-  const extra = catalog.allClasses().filter((c) => !listed.has(c.className)).map((c) => c.className);
+  const extra = catalog
+    .allClasses()
+    .filter((c) => !listed.has(c.className))
+    .map((c) => c.className);
   assert.deepEqual(extra, [], 'classes.json rows that are not dataset classes');
 });
 
@@ -44,7 +47,9 @@ const dataDir = process.env.FRUITS_DATA_DIR;
 test('every class folder of $FRUITS_DATA_DIR/fruits-360-test has an entry', { skip: !dataDir && 'FRUITS_DATA_DIR not set' }, () => {
   const testSplit = join(dataDir!, 'fruits-360-test');
   assert.ok(existsSync(testSplit), `${testSplit} does not exist`);
-  const folders = readdirSync(testSplit, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  const folders = readdirSync(testSplit, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name);
   assert.ok(folders.length > 0, `${testSplit} has no class folders`);
   const missing = folders.filter((name) => catalog.forClass(name)?.className !== name);
   assert.deepEqual(missing, [], 'class folders without a catalog entry');
@@ -90,7 +95,10 @@ test('validation reports an unknown species id in classes.json', () => {
   const { fruits, classes } = shippedData();
   classes[0] = { class: 'Apple 6', species: 'appel' };
   const problems = problemsOf(fruits, classes);
-  assert.ok(problems.some((p) => p.includes(`unknown species id 'appel'`)), problems.join('\n'));
+  assert.ok(
+    problems.some((p) => p.includes(`unknown species id 'appel'`)),
+    problems.join('\n'),
+  );
 });
 
 test('validation reports missing names, scientific name and family', () => {
@@ -99,16 +107,28 @@ test('validation reports missing names, scientific name and family', () => {
   delete fruits.banana.scientificName;
   fruits.cherry.family = '';
   const problems = problemsOf(fruits, classes);
-  assert.ok(problems.some((p) => p.includes(`'apple'`) && p.includes(`'names.fr'`)), problems.join('\n'));
-  assert.ok(problems.some((p) => p.includes(`'banana'`) && p.includes(`'scientificName'`)), problems.join('\n'));
-  assert.ok(problems.some((p) => p.includes(`'cherry'`) && p.includes(`'family'`)), problems.join('\n'));
+  assert.ok(
+    problems.some((p) => p.includes(`'apple'`) && p.includes(`'names.fr'`)),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => p.includes(`'banana'`) && p.includes(`'scientificName'`)),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => p.includes(`'cherry'`) && p.includes(`'family'`)),
+    problems.join('\n'),
+  );
 });
 
 test('validation reports a duplicate class, ignoring case', () => {
   const { fruits, classes } = shippedData();
   classes.push({ class: 'apple braeburn 1', species: 'apple' });
   const problems = problemsOf(fruits, classes);
-  assert.ok(problems.some((p) => p.includes('duplicate class')), problems.join('\n'));
+  assert.ok(
+    problems.some((p) => p.includes('duplicate class')),
+    problems.join('\n'),
+  );
 });
 
 test('validation reports months outside 1–12 and negative nutrition values', () => {
@@ -116,9 +136,18 @@ test('validation reports months outside 1–12 and negative nutrition values', (
   fruits.apple.seasonEurope = [0, 9, 13];
   fruits.pear.nutritionPer100g = { energyKcal: -5 };
   const problems = problemsOf(fruits, classes);
-  assert.ok(problems.some((p) => p.includes('month 0 ')), problems.join('\n'));
-  assert.ok(problems.some((p) => p.includes('month 13 ')), problems.join('\n'));
-  assert.ok(problems.some((p) => p.includes('energyKcal is negative')), problems.join('\n'));
+  assert.ok(
+    problems.some((p) => p.includes('month 0 ')),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => p.includes('month 13 ')),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => p.includes('energyKcal is negative')),
+    problems.join('\n'),
+  );
 });
 
 test('validation reports misspelt fields instead of dropping them', () => {
@@ -126,8 +155,14 @@ test('validation reports misspelt fields instead of dropping them', () => {
   fruits.apple.scientificname = 'Malus domestica';
   fruits.pear.nutritionPer100g = { energyKcal: 57, vitaminC: 4.3 };
   const problems = problemsOf(fruits, classes);
-  assert.ok(problems.some((p) => p.includes(`unknown field 'scientificname'`)), problems.join('\n'));
-  assert.ok(problems.some((p) => p.includes(`unknown field 'vitaminC'`)), problems.join('\n'));
+  assert.ok(
+    problems.some((p) => p.includes(`unknown field 'scientificname'`)),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => p.includes(`unknown field 'vitaminC'`)),
+    problems.join('\n'),
+  );
 });
 
 test('validation reports a dataset class without a row and a row that is no dataset class', () => {
@@ -136,8 +171,14 @@ test('validation reports a dataset class without a row and a row that is no data
   classes.splice(kiwi, 1);
   classes.push({ class: 'Durian 1', species: 'apple' });
   const problems = problemsOf(fruits, classes);
-  assert.ok(problems.some((p) => p === `classes.json: no row for the Fruits-360 class 'Kiwi 1'`), problems.join('\n'));
-  assert.ok(problems.some((p) => p.includes(`('Durian 1'): not a Fruits-360 class folder`)), problems.join('\n'));
+  assert.ok(
+    problems.some((p) => p === `classes.json: no row for the Fruits-360 class 'Kiwi 1'`),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => p.includes(`('Durian 1'): not a Fruits-360 class folder`)),
+    problems.join('\n'),
+  );
 });
 
 test('validation names the field of a wrong type, and checks origin/originFr even when another field is wrong', () => {
@@ -149,9 +190,24 @@ test('validation names the field of a wrong type, and checks origin/originFr eve
   fruits.pear.seasonEurope = 'autumn';
   const problems = problemsOf(fruits, classes);
   const apple = problems.filter((p) => p.startsWith(`fruits.json species 'apple': `));
-  assert.ok(apple.some((p) => p.includes(`'names'`)), problems.join('\n'));
-  assert.ok(apple.some((p) => p.includes(`'kind' must be one of fruit, vegetable, nut, got "berry"`)), problems.join('\n'));
-  assert.ok(apple.some((p) => p.includes('seasonEurope month 9.5 is not an integer from 1 to 12')), problems.join('\n'));
-  assert.ok(apple.some((p) => p.includes(`'origin' and 'originFr' must be given together`)), problems.join('\n'));
-  assert.ok(problems.some((p) => p.startsWith(`fruits.json species 'pear': 'seasonEurope' must be an array`)), problems.join('\n'));
+  assert.ok(
+    apple.some((p) => p.includes(`'names'`)),
+    problems.join('\n'),
+  );
+  assert.ok(
+    apple.some((p) => p.includes(`'kind' must be one of fruit, vegetable, nut, got "berry"`)),
+    problems.join('\n'),
+  );
+  assert.ok(
+    apple.some((p) => p.includes('seasonEurope month 9.5 is not an integer from 1 to 12')),
+    problems.join('\n'),
+  );
+  assert.ok(
+    apple.some((p) => p.includes(`'origin' and 'originFr' must be given together`)),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => p.startsWith(`fruits.json species 'pear': 'seasonEurope' must be an array`)),
+    problems.join('\n'),
+  );
 });

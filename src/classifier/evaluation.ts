@@ -182,12 +182,16 @@ export function parseLabels(text: string): LabelledPhoto[] {
   const fileCol = header.indexOf('file');
   const candCol = header.indexOf('candidate_classes');
   const singleCol = header.indexOf('single_fruit_type');
-  if (fileCol < 0 || candCol < 0) throw new InvalidOptionError('labels file needs a tab-separated header with "file" and "candidate_classes" columns', { code: 'FRUITS_LABELS_FILE' });
+  if (fileCol < 0 || candCol < 0)
+    throw new InvalidOptionError('labels file needs a tab-separated header with "file" and "candidate_classes" columns', { code: 'FRUITS_LABELS_FILE' });
   return lines.slice(1).map((line) => {
     const cells = line.split('\t');
     return {
       file: cells[fileCol],
-      candidates: (cells[candCol] ?? '').split(';').map((c) => c.trim()).filter(Boolean),
+      candidates: (cells[candCol] ?? '')
+        .split(';')
+        .map((c) => c.trim())
+        .filter(Boolean),
       singleFruitType: singleCol >= 0 ? cells[singleCol] === 'yes' : undefined,
     };
   });
@@ -244,11 +248,27 @@ export async function evaluatePhotos(identifier: Identifier, dir: string, labels
         oodScore: answer.ood.score,
       });
     } catch (error) {
-      outcomes.push({ file: photo.file, candidates: photo.candidates, probe: [], knn: [], served: [], probeScore: 0, notSure: true, oodScore: NaN, error: (error as Error).message });
+      outcomes.push({
+        file: photo.file,
+        candidates: photo.candidates,
+        probe: [],
+        knn: [],
+        served: [],
+        probeScore: 0,
+        notSure: true,
+        oodScore: NaN,
+        error: (error as Error).message,
+      });
     }
   }
   const rate = (list: PhotoOutcome[], pick: (o: PhotoOutcome) => string[], k: number) =>
-    list.length === 0 ? NaN : list.filter((o) => pick(o).slice(0, k).some((c) => o.candidates.includes(c))).length / list.length;
+    list.length === 0
+      ? NaN
+      : list.filter((o) =>
+          pick(o)
+            .slice(0, k)
+            .some((c) => o.candidates.includes(c)),
+        ).length / list.length;
   const topk = (list: PhotoOutcome[], pick: (o: PhotoOutcome) => string[]): TopK => ({ top1: rate(list, pick, 1), top5: rate(list, pick, 5) });
   const single = outcomes.filter((o) => o.singleFruitType);
   const confident = outcomes.filter((o) => !o.notSure);

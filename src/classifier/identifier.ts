@@ -117,11 +117,18 @@ export class Identifier {
     try {
       const loaded = await loadOrTrainClassifier(run, references, { threads, retrain: options.retrain });
       if (loaded.source === 'trained') {
-        log(`trained the classifier on ${references.rows} vectors in ${(loaded.classifier.trainingMs / 1000).toFixed(1)} s` +
-          (loaded.cacheError ? ` (not cached: ${loaded.cacheError})` : ` (cached in ${run.uri}/classifier/probe.json)`));
+        log(
+          `trained the classifier on ${references.rows} vectors in ${(loaded.classifier.trainingMs / 1000).toFixed(1)} s` +
+            (loaded.cacheError ? ` (not cached: ${loaded.cacheError})` : ` (cached in ${run.uri}/classifier/probe.json)`),
+        );
       }
       const dim = references.pca.k;
-      const index = await NeighbourKernel.withReferences(transpose(normalizeRows(references.pcaVectors, dim), references.rows, dim), references.rows, dim, threads);
+      const index = await NeighbourKernel.withReferences(
+        transpose(normalizeRows(references.pcaVectors, dim), references.rows, dim),
+        references.rows,
+        dim,
+        threads,
+      );
       const scene = await loadSceneClassifier(run, references.manifest.runId, references.manifest.model.sha256, log);
       return new Identifier(featurizer, index, references, loaded.classifier, loaded.source, modelPath, scene, {
         maxBatch: options.maxBatch ?? 8,
@@ -204,7 +211,14 @@ export class Identifier {
     const photo = await this.decodeSlots.run(() => decodeForViews(bytes, this.maxPixels));
     const size = this.featurizer.inputSize;
     const boxes = viewBoxes(photo.width, photo.height, scene.views);
-    const views: DecodedImage[] = boxes.map((box) => ({ format: photo.format, width: size, height: size, rgb: Buffer.from(renderView(photo, box, size)), rgbWidth: size, rgbHeight: size }));
+    const views: DecodedImage[] = boxes.map((box) => ({
+      format: photo.format,
+      width: size,
+      height: size,
+      rgb: Buffer.from(renderView(photo, box, size)),
+      rgbWidth: size,
+      rgbHeight: size,
+    }));
     const decodeMs = performance.now() - started;
     const outputs = await Promise.all(views.map((view) => this.queue.push(view)));
     const classCount = scene.classes.length;
@@ -243,7 +257,12 @@ export class Identifier {
   }
 
   /** The answer for a PCA vector and its neighbours (the part of identify() after the model). */
-  answer(pca: Float32Array, neighbours: Neighbours, method: Method = this.options.method, residual = NaN): Omit<Identification, 'image' | 'timings' | 'classifier' | 'views' | 'region'> {
+  answer(
+    pca: Float32Array,
+    neighbours: Neighbours,
+    method: Method = this.options.method,
+    residual = NaN,
+  ): Omit<Identification, 'image' | 'timings' | 'classifier' | 'views' | 'region'> {
     const { classifier } = this;
     const classes = this.references.classes;
     const probs = softmax(probeLogits(classifier.probe, pca), classifier.probe.temperature);

@@ -10,12 +10,13 @@ function xor(rows: number, dim: number, seed: number) {
   const labels = new Int32Array(rows);
   for (let r = 0; r < rows; r++) {
     for (let j = 0; j < dim; j++) x[r * dim + j] = random() * 2 - 1;
-    labels[r] = (x[r * dim] > 0) !== (x[r * dim + 1] > 0) ? 1 : 0;
+    labels[r] = x[r * dim] > 0 !== x[r * dim + 1] > 0 ? 1 : 0;
   }
   return { x, labels };
 }
 
-const accuracy = (logits: Float32Array, labels: Int32Array) => labels.filter((l, r) => (logits[r * 2 + 1] > logits[r * 2] ? 1 : 0) === l).length / labels.length;
+const accuracy = (logits: Float32Array, labels: Int32Array) =>
+  labels.filter((l, r) => (logits[r * 2 + 1] > logits[r * 2] ? 1 : 0) === l).length / labels.length;
 
 test('trainMlp learns what a linear probe cannot (XOR), and its folded weights score raw features', async () => {
   const dim = 8;

@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { calibrateThreshold, combineViews, decodeSceneClassifier, encodeSceneClassifier, fruitGroups, rankFruits, SCENE_CLASSIFIER_FORMAT, sceneProbabilities, topK } from './scene-classifier.js';
+import {
+  calibrateThreshold,
+  combineViews,
+  decodeSceneClassifier,
+  encodeSceneClassifier,
+  fruitGroups,
+  rankFruits,
+  SCENE_CLASSIFIER_FORMAT,
+  sceneProbabilities,
+  topK,
+} from './scene-classifier.js';
 
 test('calibrateThreshold: the lowest score whose precision (of all answers at or above it) reaches the target', () => {
   const scores = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4];
@@ -47,14 +57,20 @@ function round(x: number): number {
   return Math.round(x * 10000) / 10000;
 }
 
-test('rankFruits sums a fruit\'s varieties, names it by its likeliest one, and lists distinct fruits', () => {
+test("rankFruits sums a fruit's varieties, names it by its likeliest one, and lists distinct fruits", () => {
   // Classes: apple A, apple B, pear, plum. Apple A alone (0.3) is below pear (0.35); apple as a fruit (0.55) is not.
   const groups = fruitGroups(4, ['apple', 'apple', 'pear', 'plum']);
   const ranked = rankFruits(Float32Array.from([0.3, 0.25, 0.35, 0.1]), groups);
-  assert.deepEqual(ranked.map((r) => r.classIndex), [0, 2, 3]);
+  assert.deepEqual(
+    ranked.map((r) => r.classIndex),
+    [0, 2, 3],
+  );
   assert.ok(Math.abs(ranked[0].score - 0.55) < 1e-6);
   // Without fruit names every class is its own fruit: plain ranking by class.
-  assert.deepEqual(rankFruits(Float32Array.from([0.3, 0.25, 0.35, 0.1]), fruitGroups(4)).map((r) => r.classIndex), [2, 0, 1, 3]);
+  assert.deepEqual(
+    rankFruits(Float32Array.from([0.3, 0.25, 0.35, 0.1]), fruitGroups(4)).map((r) => r.classIndex),
+    [2, 0, 1, 3],
+  );
 });
 
 test('topK by fruit counts a sibling variety as right', () => {
@@ -67,10 +83,31 @@ test('topK by fruit counts a sibling variety as right', () => {
 test('a classifier with an MLP head round-trips through its file and answers with the MLP, not the probe', () => {
   const probe = { dim: 2, classCount: 2, weights: Float32Array.from([1, 0, 0, 1]), bias: Float32Array.from([0, 0]), temperature: 1 };
   // The MLP swaps the classes: hidden = relu(x), logits = hidden · [[0, 5], [5, 0]].
-  const mlp = { dim: 2, hidden: 2, classCount: 2, w1: Float32Array.from([1, 0, 0, 1]), b1: Float32Array.from([0, 0]), w2: Float32Array.from([0, 5, 5, 0]), b2: Float32Array.from([0, 0]), temperature: 1 };
+  const mlp = {
+    dim: 2,
+    hidden: 2,
+    classCount: 2,
+    w1: Float32Array.from([1, 0, 0, 1]),
+    b1: Float32Array.from([0, 0]),
+    w2: Float32Array.from([0, 5, 5, 0]),
+    b2: Float32Array.from([0, 0]),
+    temperature: 1,
+  };
   const x = Float32Array.from([1, 0]);
   assert.ok(sceneProbabilities({ probe }, x, 1)[0] > 0.5);
-  const c = { format: SCENE_CLASSIFIER_FORMAT, runId: 'r', modelSha256: 's', createdAt: 't', classes: ['a', 'b'], probe, mlp, views: [], threshold: 0.3, targetPrecision: 0.9, augmentKey: 'k' } as const;
+  const c = {
+    format: SCENE_CLASSIFIER_FORMAT,
+    runId: 'r',
+    modelSha256: 's',
+    createdAt: 't',
+    classes: ['a', 'b'],
+    probe,
+    mlp,
+    views: [],
+    threshold: 0.3,
+    targetPrecision: 0.9,
+    augmentKey: 'k',
+  } as const;
   const back = decodeSceneClassifier(encodeSceneClassifier({ ...c, classes: [...c.classes], views: [] }));
   assert.deepEqual([...back.mlp!.w2], [0, 5, 5, 0]);
   const p = sceneProbabilities(back, x, 1);

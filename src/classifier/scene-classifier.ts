@@ -117,13 +117,20 @@ export async function selectProbe(
   const candidates: TrainingCandidate[] = [];
   for (const l2 of options.l2) {
     const t0 = performance.now();
-    const probe = await trainProbe(train.features, train.rows, dim, train.labels, classCount, { l2, epochs: options.epochs, threads: options.threads, seed: options.seed });
+    const probe = await trainProbe(train.features, train.rows, dim, train.labels, classCount, {
+      l2,
+      epochs: options.epochs,
+      threads: options.threads,
+      seed: options.seed,
+    });
     const trainMs = performance.now() - t0;
     const probs = softmaxRows(await probeLogitsBatch(probe, validation.features, validation.rows, options.threads), validation.rows, classCount, 1);
     const { top1, top5 } = topK(probs, validation.labels, classCount, options.groups);
     const candidate: TrainingCandidate = { head: 'linear', l2, valTop1: top1, valTop5: top5, trainMs: Math.round(trainMs) };
     candidates.push(candidate);
-    options.log?.(`  L2 ${l2}: validation scenes top-1 ${(top1 * 100).toFixed(1)} %, top-5 ${(top5 * 100).toFixed(1)} %${options.groups ? ' (by fruit)' : ''} (${(trainMs / 1000).toFixed(1)} s)`);
+    options.log?.(
+      `  L2 ${l2}: validation scenes top-1 ${(top1 * 100).toFixed(1)} %, top-5 ${(top5 * 100).toFixed(1)} %${options.groups ? ' (by fruit)' : ''} (${(trainMs / 1000).toFixed(1)} s)`,
+    );
     if (!best || top1 >= best.top1) best = { probe, top1, candidate };
   }
   const logits = await probeLogitsBatch(best!.probe, validation.features, validation.rows, options.threads);
@@ -149,9 +156,18 @@ export async function selectHead(
   const trainMs = performance.now() - t0;
   const logits = mlpLogits(mlp, validation.features, validation.rows);
   const { top1, top5 } = topK(softmaxRows(logits, validation.rows, classCount, 1), validation.labels, classCount, options.groups);
-  const candidate: TrainingCandidate = { head: 'mlp', l2: options.mlp?.weightDecay ?? 1e-4, hidden: mlp.hidden, valTop1: top1, valTop5: top5, trainMs: Math.round(trainMs) };
+  const candidate: TrainingCandidate = {
+    head: 'mlp',
+    l2: options.mlp?.weightDecay ?? 1e-4,
+    hidden: mlp.hidden,
+    valTop1: top1,
+    valTop5: top5,
+    trainMs: Math.round(trainMs),
+  };
   candidates.push(candidate);
-  options.log?.(`  MLP ${mlp.hidden}: validation scenes top-1 ${(top1 * 100).toFixed(1)} %, top-5 ${(top5 * 100).toFixed(1)} %${options.groups ? ' (by fruit)' : ''} (${(trainMs / 1000).toFixed(1)} s)`);
+  options.log?.(
+    `  MLP ${mlp.hidden}: validation scenes top-1 ${(top1 * 100).toFixed(1)} %, top-5 ${(top5 * 100).toFixed(1)} %${options.groups ? ' (by fruit)' : ''} (${(trainMs / 1000).toFixed(1)} s)`,
+  );
   if (!(top1 > chosen.valTop1)) return { probe, chosen, candidates };
   mlp.temperature = fitTemperature(logits, validation.labels, classCount, [0.25, 10]);
   return { probe, mlp, chosen: candidate, candidates };
@@ -271,11 +287,23 @@ export function encodeSceneClassifier(c: SceneClassifier): string {
 
 export function decodeSceneClassifier(text: string): SceneClassifier {
   type EncodedMlp = Omit<MlpHead, 'w1' | 'b1' | 'w2' | 'b2'> & { w1: string; b1: string; w2: string; b2: string };
-  const raw = JSON.parse(text) as Omit<SceneClassifier, 'probe' | 'mlp'> & { probe: Omit<LinearProbe, 'weights' | 'bias'> & { weights: string; bias: number[] }; mlp?: EncodedMlp };
-  if (raw.format !== SCENE_CLASSIFIER_FORMAT) throw new ClassifierError(`not a ${SCENE_CLASSIFIER_FORMAT} file (format ${String(raw.format)})`, { code: 'FRUITS_CLASSIFIER_FORMAT' });
+  const raw = JSON.parse(text) as Omit<SceneClassifier, 'probe' | 'mlp'> & {
+    probe: Omit<LinearProbe, 'weights' | 'bias'> & { weights: string; bias: number[] };
+    mlp?: EncodedMlp;
+  };
+  if (raw.format !== SCENE_CLASSIFIER_FORMAT)
+    throw new ClassifierError(`not a ${SCENE_CLASSIFIER_FORMAT} file (format ${String(raw.format)})`, { code: 'FRUITS_CLASSIFIER_FORMAT' });
   const weights = floats(raw.probe.weights, raw.probe.dim * raw.probe.classCount, 'weights');
   const m = raw.mlp;
-  const mlp = m ? { ...m, w1: floats(m.w1, m.dim * m.hidden, 'MLP weights'), b1: floats(m.b1, m.hidden, 'MLP biases'), w2: floats(m.w2, m.hidden * m.classCount, 'MLP weights'), b2: floats(m.b2, m.classCount, 'MLP biases') } : undefined;
+  const mlp = m
+    ? {
+        ...m,
+        w1: floats(m.w1, m.dim * m.hidden, 'MLP weights'),
+        b1: floats(m.b1, m.hidden, 'MLP biases'),
+        w2: floats(m.w2, m.hidden * m.classCount, 'MLP weights'),
+        b2: floats(m.b2, m.classCount, 'MLP biases'),
+      }
+    : undefined;
   return { ...raw, views: raw.views ?? DEFAULT_VIEW_SCALES, probe: { ...raw.probe, weights, bias: Float32Array.from(raw.probe.bias) }, mlp };
 }
 

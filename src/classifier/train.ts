@@ -113,7 +113,10 @@ export async function train(options: TrainOptions): Promise<TrainingReport> {
   const shards = await featuresShards(run);
   const todo: number[] = [];
   for (const shard of shards) if (!(await augmentedPartIsCurrent(run, shard, key))) todo.push(shard);
-  log(`augment: ${spec.perImage} scenes per reference, ${todo.length} of ${shards.length} parts to do` + (backgroundFiles.length ? `, ${backgroundFiles.length} background photos` : ''));
+  log(
+    `augment: ${spec.perImage} scenes per reference, ${todo.length} of ${shards.length} parts to do` +
+      (backgroundFiles.length ? `, ${backgroundFiles.length} background photos` : ''),
+  );
   const runSpec = specOf(manifest, run.uri);
   const engine = new LocalEngine({ modelPath, workers: options.workers, threads: 1 });
   // Each part's marker is written as soon as the part is: an interrupted train keeps every finished part.
@@ -135,35 +138,62 @@ export async function train(options: TrainOptions): Promise<TrainingReport> {
   const stageMs = (k: keyof (typeof augmented.results)[number]['timings']) => augmented.results.reduce((n, r) => n + r.timings[k], 0);
   if (madeScenes > 0) {
     const per = (k: Parameters<typeof stageMs>[0]) => (stageMs(k) / madeScenes).toFixed(2);
-    log(`augment: ${madeScenes} scenes in ${(augmented.wallMs / 1000).toFixed(1)} s; per scene on a thread: compose ${per('compose')} ms, JPEG ${per('jpeg')} ms, model ${per('inference')} ms (overlapped), references read ${per('read')} ms, write ${per('write')} ms`);
+    log(
+      `augment: ${madeScenes} scenes in ${(augmented.wallMs / 1000).toFixed(1)} s; per scene on a thread: compose ${per('compose')} ms, JPEG ${per('jpeg')} ms, model ${per('inference')} ms (overlapped), references read ${per('read')} ms, write ${per('write')} ms`,
+    );
   }
 
   // Training rows: references and scenes of sources outside the validation fold; validation: scenes of the rest.
   const refTrain: number[] = [];
   for (let r = 0; r < references.rows; r++) if (!isValidationSource(references.paths[r])) refTrain.push(r);
   const refRows = pick(references.features!, references.labels, refTrain, dim);
-  const scenes = spec.perImage > 0 ? await loadScenes(run, shards, classIndex, dim) : { train: empty(), validation: empty(), validationSources: [] as string[] };
+  const scenes =
+    spec.perImage > 0 ? await loadScenes(run, shards, classIndex, dim) : { train: empty(), validation: empty(), validationSources: [] as string[] };
   const feedback = await loadFeedback(run, modelPath, manifest, classIndex, threads);
   const trainRows = concatRows([refRows, scenes.train, feedback], dim, [1, 1, FEEDBACK_WEIGHT]);
-  const validation = scenes.validation.rows > 0 ? scenes.validation : pick(references.features!, references.labels, range(references.rows).filter((r) => isValidationSource(references.paths[r])), dim);
-  log(`train: ${trainRows.rows} rows (${refRows.rows} references, ${scenes.train.rows} scenes, ${feedback.rows} corrections ×${FEEDBACK_WEIGHT}); validation ${validation.rows} scenes`);
-  const { probe, mlp, chosen, candidates } = await selectHead(trainRows, validation, dim, references.classes.length, { l2: [1e-3, 1e-2, 3e-2], epochs: 8, threads, seed: spec.seed, groups, log, mlp: options.mlp === false ? false : {} });
+  const validation =
+    scenes.validation.rows > 0
+      ? scenes.validation
+      : pick(
+          references.features!,
+          references.labels,
+          range(references.rows).filter((r) => isValidationSource(references.paths[r])),
+          dim,
+        );
+  log(
+    `train: ${trainRows.rows} rows (${refRows.rows} references, ${scenes.train.rows} scenes, ${feedback.rows} corrections ×${FEEDBACK_WEIGHT}); validation ${validation.rows} scenes`,
+  );
+  const { probe, mlp, chosen, candidates } = await selectHead(trainRows, validation, dim, references.classes.length, {
+    l2: [1e-3, 1e-2, 3e-2],
+    epochs: 8,
+    threads,
+    seed: spec.seed,
+    groups,
+    log,
+    mlp: options.mlp === false ? false : {},
+  });
 
   // The threshold: validation sources rendered as larger scenes and seen through the served views.
-  const calibration = await calibrateOnViews(references, scenes.validationSources.length ? scenes.validationSources : references.paths.filter(isValidationSource), {
-    manifest,
-    modelPath,
-    head: { probe, mlp },
-    classIndex,
-    groups,
-    count: options.calibrationScenes ?? 600,
-    seed: spec.seed,
-    threads,
-    input: openStorage(manifest.input),
-  });
+  const calibration = await calibrateOnViews(
+    references,
+    scenes.validationSources.length ? scenes.validationSources : references.paths.filter(isValidationSource),
+    {
+      manifest,
+      modelPath,
+      head: { probe, mlp },
+      classIndex,
+      groups,
+      count: options.calibrationScenes ?? 600,
+      seed: spec.seed,
+      threads,
+      input: openStorage(manifest.input),
+    },
+  );
   const targetPrecision = options.targetPrecision ?? 0.9;
   const { threshold, curve } = calibrateThreshold(calibration.scores, calibration.correct, targetPrecision);
-  log(`calibration: ${calibration.scores.length} scenes through the views: top-1 ${(calibration.top1 * 100).toFixed(1)} %, answer from ${threshold} (precision ${targetPrecision})`);
+  log(
+    `calibration: ${calibration.scores.length} scenes through the views: top-1 ${(calibration.top1 * 100).toFixed(1)} %, answer from ${threshold} (precision ${targetPrecision})`,
+  );
 
   const classifier: SceneClassifier = {
     format: SCENE_CLASSIFIER_FORMAT,
@@ -184,11 +214,24 @@ export async function train(options: TrainOptions): Promise<TrainingReport> {
   const report: TrainingReport = {
     runId: manifest.runId,
     createdAt: classifier.createdAt,
-    augment: { ...spec, key, scenes: scenesTotal, wallMs: Math.round(augmented.wallMs), msPerScene: madeScenes ? round(augmented.wallMs / madeScenes) : 0, shardsReused: shards.length - todo.length },
+    augment: {
+      ...spec,
+      key,
+      scenes: scenesTotal,
+      wallMs: Math.round(augmented.wallMs),
+      msPerScene: madeScenes ? round(augmented.wallMs / madeScenes) : 0,
+      shardsReused: shards.length - todo.length,
+    },
     rows: { references: refRows.rows, scenes: scenes.train.rows, feedback: feedback.rows, validationScenes: validation.rows },
     candidates,
     chosen: { head: chosen.head, l2: chosen.l2, temperature: round((mlp ?? probe).temperature) },
-    validation: { sceneTop1: round(chosen.valTop1), sceneTop5: round(chosen.valTop5), servedTop1: round(calibration.top1), servedTop5: round(calibration.top5), scenes: calibration.scores.length },
+    validation: {
+      sceneTop1: round(chosen.valTop1),
+      sceneTop5: round(chosen.valTop5),
+      servedTop1: round(calibration.top1),
+      servedTop5: round(calibration.top5),
+      scenes: calibration.scores.length,
+    },
     threshold: { value: threshold, targetPrecision, curve },
     trainMs: Math.round(performance.now() - started),
   };
@@ -197,7 +240,15 @@ export async function train(options: TrainOptions): Promise<TrainingReport> {
 }
 
 function specOf(manifest: Manifest, output: string): RunSpec {
-  return { runId: manifest.runId, input: manifest.input, output, createdAt: manifest.createdAt, options: manifest.options, model: { file: manifest.model.file, sha256: manifest.model.sha256 }, fingerprint: manifest.fingerprint };
+  return {
+    runId: manifest.runId,
+    input: manifest.input,
+    output,
+    createdAt: manifest.createdAt,
+    options: manifest.options,
+    model: { file: manifest.model.file, sha256: manifest.model.sha256 },
+    fingerprint: manifest.fingerprint,
+  };
 }
 
 function listImages(dir: string): string[] {
@@ -291,7 +342,15 @@ async function loadFeedback(run: Storage, modelPath: string, manifest: Manifest,
       // Every served view of the photo: a correction teaches what the app will see of it next time.
       const boxes = viewBoxes(image.width, image.height, DEFAULT_VIEW_SCALES);
       const batch = new Float32Array(boxes.length * size * size * 3);
-      boxes.forEach((box, i) => writeImageInto(batch, i, { format: 'jpeg', width: size, height: size, rgb: Buffer.from(renderView(image, box, size)), rgbWidth: size, rgbHeight: size }, size, norm));
+      boxes.forEach((box, i) =>
+        writeImageInto(
+          batch,
+          i,
+          { format: 'jpeg', width: size, height: size, rgb: Buffer.from(renderView(image, box, size)), rgbWidth: size, rgbHeight: size },
+          size,
+          norm,
+        ),
+      );
       features.push(Float32Array.from(await extractor.extract(batch, boxes.length)));
       for (let i = 0; i < boxes.length; i++) labels.push(record.label);
     }
@@ -314,7 +373,17 @@ async function loadFeedback(run: Storage, modelPath: string, manifest: Manifest,
 async function calibrateOnViews(
   references: Awaited<ReturnType<typeof loadReferenceSet>>,
   sources: string[],
-  o: { manifest: Manifest; modelPath: string; head: Pick<SceneClassifier, 'probe' | 'mlp'>; classIndex: Map<string, number>; groups: Int32Array; count: number; seed: number; threads: number; input: Storage },
+  o: {
+    manifest: Manifest;
+    modelPath: string;
+    head: Pick<SceneClassifier, 'probe' | 'mlp'>;
+    classIndex: Map<string, number>;
+    groups: Int32Array;
+    count: number;
+    seed: number;
+    threads: number;
+    input: Storage;
+  },
 ): Promise<{ scores: number[]; correct: boolean[]; top1: number; top5: number }> {
   const rng = createRng(seedFor(o.seed, 'calibration'));
   const labelOf = new Map(references.paths.map((p, i) => [p, references.labels[i]]));
@@ -341,13 +410,24 @@ async function calibrateOnViews(
     for (const [n, source] of chosen.entries()) {
       const label = labelOf.get(source)!;
       const mates = byClass.get(label)!;
-      const fruits = [await decode(source), ...(await Promise.all(Array.from({ length: Math.min(4, mates.length - 1) }, () => decode(mates[rng.int(0, mates.length - 1)]))))];
+      const fruits = [
+        await decode(source),
+        ...(await Promise.all(Array.from({ length: Math.min(4, mates.length - 1) }, () => decode(mates[rng.int(0, mates.length - 1)])))),
+      ];
       const sceneRng = createRng(seedFor(o.seed, 'calibration', source, n));
       const scene = randomScene(fruits, sceneRng, { size: 448 });
       const image = await jpegRoundTrip(scene.image, scene.jpegQuality);
       const boxes = viewBoxes(image.width, image.height, DEFAULT_VIEW_SCALES);
       const batch = new Float32Array(boxes.length * size * size * 3);
-      boxes.forEach((box, i) => writeImageInto(batch, i, { format: 'jpeg', width: size, height: size, rgb: Buffer.from(renderView(image, box, size)), rgbWidth: size, rgbHeight: size }, size, norm));
+      boxes.forEach((box, i) =>
+        writeImageInto(
+          batch,
+          i,
+          { format: 'jpeg', width: size, height: size, rgb: Buffer.from(renderView(image, box, size)), rgbWidth: size, rgbHeight: size },
+          size,
+          norm,
+        ),
+      );
       const features = Float32Array.from(await extractor.extract(batch, boxes.length));
       // In JS, as the app does (Identifier): an onnxruntime session per scene cost more than the products.
       const probs = sceneProbabilities(o.head, features, boxes.length);
@@ -383,4 +463,3 @@ function range(n: number): number[] {
 function round(x: number): number {
   return Math.round(x * 10000) / 10000;
 }
-

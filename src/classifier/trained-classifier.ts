@@ -69,7 +69,9 @@ export const DEFAULT_CLASSIFIER_CONFIG: ClassifierConfig = {
 export const CLASSIFIER_KEY = 'classifier/probe.json';
 
 export function classifierKey(runId: string, config: ClassifierConfig): string {
-  const hash = createHash('sha256').update(JSON.stringify({ format: 3, config: { ...config, probe: { ...config.probe, threads: 0 } } })).digest('hex');
+  const hash = createHash('sha256')
+    .update(JSON.stringify({ format: 3, config: { ...config, probe: { ...config.probe, threads: 0 } } }))
+    .digest('hex');
   return `${runId}:${hash.slice(0, 12)}`;
 }
 
@@ -106,7 +108,14 @@ export async function trainClassifier(
     probeTop1 = top1(logits, yTest, C);
     const kernel = await NeighbourKernel.create(threads);
     try {
-      const neighbours = await kernel.search(normalizeRows(xTest, dim), test.length, dim, 10, transpose(normalizeRows(xTrain, dim), train.length, dim), train.length);
+      const neighbours = await kernel.search(
+        normalizeRows(xTest, dim),
+        test.length,
+        dim,
+        10,
+        transpose(normalizeRows(xTrain, dim), train.length, dim),
+        train.length,
+      );
       let hits = 0;
       const distances = new Float64Array(test.length);
       for (let r = 0; r < test.length; r++) {
@@ -132,7 +141,8 @@ export async function trainClassifier(
     probe,
     ood: {
       ...centroidStats(set, config.centroidQuantile, nearestDistance),
-      residual: options.residuals && residualIsReliable(set) ? Math.max(quantile(options.residuals.filter(Number.isFinite), config.nearestQuantile), 1e-6) : NaN,
+      residual:
+        options.residuals && residualIsReliable(set) ? Math.max(quantile(options.residuals.filter(Number.isFinite), config.nearestQuantile), 1e-6) : NaN,
     },
     holdout: { rows: test.length, probeTop1, knnTop1, fittedTemperature },
     trainingMs: performance.now() - started,
@@ -209,7 +219,8 @@ export function classifierToJson(c: TrainedClassifier): string {
 
 export function classifierFromJson(text: string): TrainedClassifier {
   const json = JSON.parse(text);
-  if (json.format !== 'fruits-classifier/1') throw new ClassifierError(`unknown classifier format ${String(json.format)}`, { code: 'FRUITS_CLASSIFIER_FORMAT' });
+  if (json.format !== 'fruits-classifier/1')
+    throw new ClassifierError(`unknown classifier format ${String(json.format)}`, { code: 'FRUITS_CLASSIFIER_FORMAT' });
   return {
     ...json,
     probe: { ...json.probe, weights: base64ToF32(json.probe.weights), bias: base64ToF32(json.probe.bias) },

@@ -22,7 +22,10 @@ test('renderView: a crop shows only its part of the photo, averaged when shrunk'
   const data = new Uint8Array(width * height * 3);
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data.set(x < 200 ? [255, 0, 0] : [0, 0, 255], (y * width + x) * 3);
   const left = renderView({ width, height, data }, { x: 0, y: 0, width: 0.5, height: 1 }, 32);
-  assert.ok(left.every((v, i) => (i % 3 === 0 ? v === 255 : v === 0)), 'the left crop is all red');
+  assert.ok(
+    left.every((v, i) => (i % 3 === 0 ? v === 255 : v === 0)),
+    'the left crop is all red',
+  );
   const whole = renderView({ width, height, data }, { x: 0, y: 0, width: 1, height: 1 }, 32);
   assert.deepEqual([...whole.slice(0, 3)], [255, 0, 0]);
   assert.deepEqual([...whole.slice(31 * 3, 32 * 3)], [0, 0, 255]);

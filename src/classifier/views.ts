@@ -91,7 +91,8 @@ export async function decodeForViews(
   } catch (error) {
     if (error instanceof ImageDecodeError) throw error;
     const message = error instanceof Error ? error.message : String(error);
-    if (/pixel limit/i.test(message)) throw new ImageDecodeError('the photo has more pixels than the limit (--max-pixels)', 'too-many-pixels', { cause: error });
+    if (/pixel limit/i.test(message))
+      throw new ImageDecodeError('the photo has more pixels than the limit (--max-pixels)', 'too-many-pixels', { cause: error });
     throw new ImageDecodeError(`corrupt ${format}: ${message.trim()}`, 'corrupt', { cause: error });
   }
 }

@@ -29,6 +29,9 @@ describe('--s3-endpoint and --s3-region', () => {
     ]) {
       assert.throws(() => applyStorageFlags(argv, {}), UsageError, argv.join(' '));
     }
-    assert.throws(() => applyStorageFlags(['--s3-endpoint', 'http://key:secret@host'], {}), (e: Error) => !e.message.includes('secret'));
+    assert.throws(
+      () => applyStorageFlags(['--s3-endpoint', 'http://key:secret@host'], {}),
+      (e: Error) => !e.message.includes('secret'),
+    );
   });
 });

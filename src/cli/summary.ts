@@ -21,7 +21,11 @@ export function formatSummary(m: Manifest): string {
       `moments ${ms(t.workerMs.moments)} | write ${ms(t.workerMs.write)} (each summed over the pipeline threads)`,
   ];
   if (m.counts.errors > 0) {
-    lines.push(`errors     ${Object.entries(m.errors.byStage).map(([s, n]) => `${s}: ${n}`).join(', ')} — see errors/*.parquet`);
+    lines.push(
+      `errors     ${Object.entries(m.errors.byStage)
+        .map(([s, n]) => `${s}: ${n}`)
+        .join(', ')} — see errors/*.parquet`,
+    );
     for (const e of m.errors.examples.slice(0, 5)) lines.push(`           ${e.path} [${e.stage}] ${e.message}`);
   }
   return `${lines.join('\n')}\n`;

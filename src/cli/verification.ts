@@ -11,5 +11,7 @@ export function describeVerified(v: Verification): string {
 
 /** One line per missing or damaged part, e.g. "MISSING  features/part-00001.parquet". */
 export function describeProblems(root: string, problems: PartProblem[]): string {
-  return problems.map((p) => `${p.problem === 'missing' ? 'MISSING' : 'DAMAGED'}  ${root.replace(/\/+$/, '')}/${p.key}${p.problem === 'missing' ? '' : `: ${p.problem}`}\n`).join('');
+  return problems
+    .map((p) => `${p.problem === 'missing' ? 'MISSING' : 'DAMAGED'}  ${root.replace(/\/+$/, '')}/${p.key}${p.problem === 'missing' ? '' : `: ${p.problem}`}\n`)
+    .join('');
 }

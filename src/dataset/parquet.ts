@@ -1,16 +1,4 @@
-import {
-  Field,
-  Float32,
-  List,
-  makeData,
-  makeVector,
-  Table,
-  tableFromIPC,
-  tableToIPC,
-  Utf8,
-  vectorFromArray,
-  type Vector,
-} from 'apache-arrow';
+import { Field, Float32, List, makeData, makeVector, Table, tableFromIPC, tableToIPC, Utf8, vectorFromArray, type Vector } from 'apache-arrow';
 import { Compression, ParquetFile, readParquet, Table as WasmTable, writeParquet, WriterPropertiesBuilder } from 'parquet-wasm';
 
 /** Column values this project writes: strings, 32/64-bit integers, and fixed-length float32 vectors. */
@@ -68,7 +56,8 @@ function rowCount(columns: Record<string, Column>): number {
   let rows: number | undefined;
   for (const [name, column] of Object.entries(columns)) {
     const n = column.type === 'vector' ? column.values.length / column.dim : column.values.length;
-    if (!Number.isInteger(n)) throw new Error(`column ${name}: ${column.values.length} floats is not a multiple of ${column.type === 'vector' ? column.dim : 1}`);
+    if (!Number.isInteger(n))
+      throw new Error(`column ${name}: ${column.values.length} floats is not a multiple of ${column.type === 'vector' ? column.dim : 1}`);
     if (rows !== undefined && n !== rows) throw new Error(`column ${name} has ${n} rows, others have ${rows}`);
     rows = n;
   }

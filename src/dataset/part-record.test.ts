@@ -8,7 +8,12 @@ import { checkPart, DamagedPartError, readPart, recordOf } from './part-record.j
 import { encodeResults } from './schemas.js';
 
 const storage = new LocalStorage(mkdtempSync(join(tmpdir(), 'fruits-part-')));
-const part = encodeResults(['a/1.jpg', 'a/2.jpg', 'b/3.jpg'], ['a', 'a', 'b'], Float32Array.from({ length: 6 }, (_, i) => i), 2);
+const part = encodeResults(
+  ['a/1.jpg', 'a/2.jpg', 'b/3.jpg'],
+  ['a', 'a', 'b'],
+  Float32Array.from({ length: 6 }, (_, i) => i),
+  2,
+);
 const record = recordOf(part, 3);
 
 test('checkPart: a sound part gives its record; missing, cut short, other rows and other bytes are each named', async () => {
@@ -23,12 +28,12 @@ test('checkPart: a sound part gives its record; missing, cut short, other rows a
   const footer = await checkPart(storage, 'results/part-00001.parquet', { rows: 3 });
   assert.match((footer as { problem: string }).problem, /^not a readable Parquet file \(.*footer/i);
 
-  assert.match((await checkPart(storage, 'results/part-00000.parquet', { rows: 4 }) as { problem: string }).problem, /^holds 3 rows, 4 were written$/);
+  assert.match(((await checkPart(storage, 'results/part-00000.parquet', { rows: 4 })) as { problem: string }).problem, /^holds 3 rows, 4 were written$/);
 
   const flipped = Uint8Array.from(part);
   flipped[60] ^= 0xff;
   await storage.write('results/part-00002.parquet', flipped);
-  assert.match((await checkPart(storage, 'results/part-00002.parquet', record) as { problem: string }).problem, /^altered: its sha256 is [0-9a-f]{12}…/);
+  assert.match(((await checkPart(storage, 'results/part-00002.parquet', record)) as { problem: string }).problem, /^altered: its sha256 is [0-9a-f]{12}…/);
 });
 
 test('readPart names the file that does not read back, instead of a bare "Corrupt footer"', async () => {

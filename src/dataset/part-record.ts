@@ -57,7 +57,8 @@ export async function checkPart(storage: Storage, key: string, expected: Partial
   }
   if (expected.rows !== undefined && rows !== expected.rows) return { key, problem: `holds ${rows} rows, ${expected.rows} were written` };
   const record = { rows, bytes: bytes.length, sha256: sha256(bytes) };
-  if (expected.sha256 !== undefined && record.sha256 !== expected.sha256) return { key, problem: `altered: its sha256 is ${record.sha256.slice(0, 12)}…, ${expected.sha256.slice(0, 12)}… was written` };
+  if (expected.sha256 !== undefined && record.sha256 !== expected.sha256)
+    return { key, problem: `altered: its sha256 is ${record.sha256.slice(0, 12)}…, ${expected.sha256.slice(0, 12)}… was written` };
   return { key, record };
 }
 
@@ -78,7 +79,9 @@ export async function readPart(storage: Storage, key: string, columns?: string[]
   try {
     return decodeParquet(bytes, columns);
   } catch (error) {
-    throw new DamagedPartError(`${location(storage, key)}: not a readable Parquet file (${errorText(error)}); fruits extract --resume redoes it`, { cause: error });
+    throw new DamagedPartError(`${location(storage, key)}: not a readable Parquet file (${errorText(error)}); fruits extract --resume redoes it`, {
+      cause: error,
+    });
   }
 }
 

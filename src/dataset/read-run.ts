@@ -4,9 +4,7 @@ import type { Storage } from '../storage/storage.js';
 import type { Plan } from './plan.js';
 
 export type RunStatus =
-  | { state: 'complete'; manifest: Manifest }
-  | { state: 'incomplete'; plan: Plan; featurized: number; projected: number }
-  | { state: 'absent' };
+  { state: 'complete'; manifest: Manifest } | { state: 'incomplete'; plan: Plan; featurized: number; projected: number } | { state: 'absent' };
 
 /** What a run folder holds: a finished run, an unfinished one (and how far it got), or no run at all. */
 export async function readRunStatus(output: Storage): Promise<RunStatus> {

@@ -56,7 +56,8 @@ export function toWire(error: unknown, depth = 0): WireError {
 export function fromWire(wire: WireError, known: readonly (ErrorClass | Record<string, unknown>)[] = []): Error {
   const Class = classesOf(known).get(wire.name);
   const error: Error = Class ? (Object.create(Class.prototype) as Error) : new Error(wire.message);
-  const define = (key: string, value: unknown) => Object.defineProperty(error, key, { value, writable: true, configurable: true, enumerable: key !== 'message' && key !== 'stack' && key !== 'cause' });
+  const define = (key: string, value: unknown) =>
+    Object.defineProperty(error, key, { value, writable: true, configurable: true, enumerable: key !== 'message' && key !== 'stack' && key !== 'cause' });
   define('message', wire.message);
   define('name', wire.name);
   if (wire.code !== undefined) define('code', wire.code);

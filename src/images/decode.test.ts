@@ -6,8 +6,7 @@ import { decodeImage, DEFAULT_DECODE } from './decode.js';
 import { ImageDecodeError } from './errors.js';
 import { normalisation, writeImageInto } from './normalize.js';
 
-const solid = (channels: 3 | 4, width = 100, height = 100) =>
-  sharp({ create: { width, height, channels, background: { r: 200, g: 100, b: 50, alpha: 0.5 } } });
+const solid = (channels: 3 | 4, width = 100, height = 100) => sharp({ create: { width, height, channels, background: { r: 200, g: 100, b: 50, alpha: 0.5 } } });
 
 test('a small JPEG comes back at native size as 3-channel RGB', async () => {
   const image = await decodeImage(await solid(3).jpeg().toBuffer());
@@ -71,7 +70,9 @@ test('the WebAssembly JPEG path gives the same pixels as sharp, and damaged JPEG
   const { decodeJpegRgb } = await import('./wasm-jpeg.js');
   const pixels = Buffer.alloc(100 * 100 * 3);
   for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 7919) % 251;
-  const jpeg = await sharp(pixels, { raw: { width: 100, height: 100, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
+  const jpeg = await sharp(pixels, { raw: { width: 100, height: 100, channels: 3 } })
+    .jpeg({ quality: 85 })
+    .toBuffer();
   const fast = await decodeJpegRgb(jpeg, 100, 100);
   const reference = await sharp(jpeg).raw().toBuffer();
   assert.ok(fast && Buffer.compare(fast, reference) === 0, 'pixel-identical to sharp');
@@ -83,7 +84,9 @@ test('the WebAssembly JPEG path gives the same pixels as sharp, and damaged JPEG
 });
 
 test('a TIFF over the pixel limit (sharp finds it, not our header reader) says the limit once, not "too many pixels: too many pixels"', async () => {
-  const tiff = await sharp({ create: { width: 300, height: 300, channels: 3, background: '#888888' } }).tiff().toBuffer();
+  const tiff = await sharp({ create: { width: 300, height: 300, channels: 3, background: '#888888' } })
+    .tiff()
+    .toBuffer();
   await assert.rejects(decodeImage(tiff, { ...DEFAULT_DECODE, maxPixels: 1000 }), (e: Error) => {
     assert.ok(e instanceof ImageDecodeError && e.reason === 'too-many-pixels', e.message);
     assert.equal(e.message, 'more than the limit of 1000 pixels (--max-pixels)');

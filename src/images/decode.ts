@@ -75,7 +75,8 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = DE
     if (error instanceof ImageDecodeError) throw error;
     const message = error instanceof Error ? error.message : String(error);
     // Callers prefix the reason ("the image has too many pixels: …"): say the limit here, not "too many pixels" again.
-    if (/pixel limit/i.test(message)) throw new ImageDecodeError(`more than the limit of ${options.maxPixels} pixels (--max-pixels)`, 'too-many-pixels', { cause: error });
+    if (/pixel limit/i.test(message))
+      throw new ImageDecodeError(`more than the limit of ${options.maxPixels} pixels (--max-pixels)`, 'too-many-pixels', { cause: error });
     throw new ImageDecodeError(`corrupt ${format}: ${message.trim()}`, 'corrupt', { cause: error });
   }
 }

@@ -35,32 +35,36 @@ const PAGE = 65536;
 
 function kernelBytes(): Uint8Array {
   return new ModuleWriter(40)
-    .function('hpass', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'f32', 'f32', 'f32', 'f32', 'f32'], (f, src, stride, height, size, ax, bx, wx, tmp, s0, s1, s2, o0, o1, o2) => {
-      const [y, x4, xEnd, row, a, b, d] = [0, 0, 0, 0, 0, 0, 0].map(() => f.local('i32'));
-      const [w, va] = [f.local('f32'), f.local('f32')];
-      const scale = [s0, s1, s2];
-      const offset = [o0, o1, o2];
-      f.get(size).i32(4).op(Op.i32Mul).set(xEnd);
-      f.get(tmp).set(d);
-      f.get(src).set(row);
-      f.forLoop(y, height, 1, () => {
-        f.forLoop(x4, xEnd, 4, () => {
-          f.get(row).get(ax).get(x4).op(Op.i32Add).memory(Op.i32Load, 2).op(Op.i32Add).set(a);
-          f.get(row).get(bx).get(x4).op(Op.i32Add).memory(Op.i32Load, 2).op(Op.i32Add).set(b);
-          f.get(wx).get(x4).op(Op.i32Add).memory(Op.f32Load, 2).set(w);
-          for (let c = 0; c < 3; c++) {
-            f.get(d);
-            f.get(a).memory(Op.i32Load8U, 0, c).op(Op.f32ConvertI32U).op(Op.localTee, va);
-            f.get(b).memory(Op.i32Load8U, 0, c).op(Op.f32ConvertI32U).get(va).op(Op.f32Sub);
-            f.get(w).op(Op.f32Mul).op(Op.f32Add);
-            f.get(scale[c]).op(Op.f32Mul).get(offset[c]).op(Op.f32Add);
-            f.memory(Op.f32Store, 2, 4 * c);
-          }
-          f.get(d).i32(12).op(Op.i32Add).set(d);
+    .function(
+      'hpass',
+      ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'f32', 'f32', 'f32', 'f32', 'f32'],
+      (f, src, stride, height, size, ax, bx, wx, tmp, s0, s1, s2, o0, o1, o2) => {
+        const [y, x4, xEnd, row, a, b, d] = [0, 0, 0, 0, 0, 0, 0].map(() => f.local('i32'));
+        const [w, va] = [f.local('f32'), f.local('f32')];
+        const scale = [s0, s1, s2];
+        const offset = [o0, o1, o2];
+        f.get(size).i32(4).op(Op.i32Mul).set(xEnd);
+        f.get(tmp).set(d);
+        f.get(src).set(row);
+        f.forLoop(y, height, 1, () => {
+          f.forLoop(x4, xEnd, 4, () => {
+            f.get(row).get(ax).get(x4).op(Op.i32Add).memory(Op.i32Load, 2).op(Op.i32Add).set(a);
+            f.get(row).get(bx).get(x4).op(Op.i32Add).memory(Op.i32Load, 2).op(Op.i32Add).set(b);
+            f.get(wx).get(x4).op(Op.i32Add).memory(Op.f32Load, 2).set(w);
+            for (let c = 0; c < 3; c++) {
+              f.get(d);
+              f.get(a).memory(Op.i32Load8U, 0, c).op(Op.f32ConvertI32U).op(Op.localTee, va);
+              f.get(b).memory(Op.i32Load8U, 0, c).op(Op.f32ConvertI32U).get(va).op(Op.f32Sub);
+              f.get(w).op(Op.f32Mul).op(Op.f32Add);
+              f.get(scale[c]).op(Op.f32Mul).get(offset[c]).op(Op.f32Add);
+              f.memory(Op.f32Store, 2, 4 * c);
+            }
+            f.get(d).i32(12).op(Op.i32Add).set(d);
+          });
+          f.get(row).get(stride).op(Op.i32Add).set(row);
         });
-        f.get(row).get(stride).op(Op.i32Add).set(row);
-      });
-    })
+      },
+    )
     .function('vpass', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], (f, tmp, rowBytes, size, ay, by, wy, out) => {
       const [y4, yEnd, a, b, i, d] = [0, 0, 0, 0, 0, 0].map(() => f.local('i32'));
       const [wv, va] = [f.local('v128'), f.local('v128')];

@@ -18,7 +18,10 @@ test('bilinear with half-pixel centres: a 2×1 ramp upscaled to 4 keeps its ends
   const out = new Float32Array(4 * 4 * 3);
   resizeBilinearInto(rgb, 2, 1, 4, out, 0, identity);
   const row = [0, 1, 2, 3].map((x) => out[x * 3]);
-  assert.deepEqual(row.map((v) => Math.round(v * 100) / 100), [0, 25, 75, 100]);
+  assert.deepEqual(
+    row.map((v) => Math.round(v * 100) / 100),
+    [0, 25, 75, 100],
+  );
 });
 
 test('NCHW layout puts each channel in its own plane', () => {
@@ -29,10 +32,20 @@ test('NCHW layout puts each channel in its own plane', () => {
 });
 
 test('the WebAssembly SIMD kernel gives the scalar loops’ values (within float32 rounding) for every shape it takes', () => {
-  const norm = { scale: [1 / 127.5, 1 / 127.5, 1 / 127.5] as [number, number, number], offset: [-1, -1, -1] as [number, number, number], layout: 'nhwc' as const };
+  const norm = {
+    scale: [1 / 127.5, 1 / 127.5, 1 / 127.5] as [number, number, number],
+    offset: [-1, -1, -1] as [number, number, number],
+    layout: 'nhwc' as const,
+  };
   let seed = 7;
   const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 256;
-  for (const [width, height, size] of [[100, 100, 224], [37, 53, 224], [1, 1, 224], [224, 7, 224], [5, 3, 8]]) {
+  for (const [width, height, size] of [
+    [100, 100, 224],
+    [37, 53, 224],
+    [1, 1, 224],
+    [224, 7, 224],
+    [5, 3, 8],
+  ]) {
     const rgb = Uint8Array.from({ length: width * height * 3 }, random);
     const scalar = new Float32Array(size * size * 3 + 5);
     const simd = new Float32Array(size * size * 3 + 5);

@@ -40,15 +40,7 @@ export interface Normalisation {
  * Resizes an RGB image (width×height×3, uint8) to size×size and writes normalised floats into
  * `out` starting at `offset`. Works for any size; meant for upscaling (no antialiasing).
  */
-export function resizeBilinearInto(
-  rgb: Uint8Array,
-  width: number,
-  height: number,
-  size: number,
-  out: Float32Array,
-  offset: number,
-  norm: Normalisation,
-): void {
+export function resizeBilinearInto(rgb: Uint8Array, width: number, height: number, size: number, out: Float32Array, offset: number, norm: Normalisation): void {
   const tx = linearTaps(width, size);
   const ty = linearTaps(height, size);
   if (norm.layout === 'nhwc' && resizeBilinearSimdInto(rgb, width, height, size, tx, ty, norm.scale, norm.offset, out, offset)) return;

@@ -45,7 +45,10 @@ test('a wrong model stops with a message that says what the pipeline needs', asy
     assert.match(error.message, /not the 1280-d pooled features/);
     return true;
   });
-  const wrongInput = new GraphBuilder('grey').input('input', 'float', ['N', 224, 224, 1]).output('features', 'float', ['N', 224, 224, 1]).node('Identity', ['input'], ['features']);
+  const wrongInput = new GraphBuilder('grey')
+    .input('input', 'float', ['N', 224, 224, 1])
+    .output('features', 'float', ['N', 224, 224, 1])
+    .node('Identity', ['input'], ['features']);
   await assert.rejects(FeatureExtractor.open(write('grey.onnx', wrongInput.toBytes())), /input "input" has shape \[N,224,224,1\]/);
   await assert.rejects(FeatureExtractor.open(write('garbage.onnx', Buffer.from('not onnx'))), ModelContractError);
   await assert.rejects(FeatureExtractor.open(join(dir, 'absent.onnx')), ModelNotFoundError);

@@ -92,12 +92,7 @@ function defaultPreprocessing(known: Preprocessing | undefined): Exclude<Preproc
   return known === 'imagenet' ? 'imagenet' : 'keras';
 }
 
-function describeContract(
-  session: ort.InferenceSession,
-  path: string,
-  sha256: string,
-  preprocessing: ModelInfo['preprocessing'],
-): ModelInfo {
+function describeContract(session: ort.InferenceSession, path: string, sha256: string, preprocessing: ModelInfo['preprocessing']): ModelInfo {
   const fix = `The pipeline needs a MobileNetV2 feature extractor: one float32 input [N,${INPUT_SIZE},${INPUT_SIZE},3] (or [N,3,${INPUT_SIZE},${INPUT_SIZE}]) and an output "features" [N,${FEATURE_DIM}].`;
   if (session.inputNames.length !== 1) {
     throw new ModelContractError(`model ${path} has ${session.inputNames.length} inputs (${session.inputNames.join(', ')}). ${fix}`);

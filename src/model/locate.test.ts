@@ -32,7 +32,10 @@ describe("locateRunModel: the run's own model, by the sha256 it recorded", () =>
     const s = setup();
     writeFileSync(join(s.modelDir, DEFAULT_MODEL.file), 'another model');
     writeFileSync(join(s.modelDir, 'run-model.onnx'), 'the run model');
-    assert.deepEqual(await locateRunModel(s.recorded, { env: { ...s.env, FRUITS_MODEL_DIR: s.modelDir } }), { path: join(s.modelDir, 'run-model.onnx'), source: 'FRUITS_MODEL_DIR' });
+    assert.deepEqual(await locateRunModel(s.recorded, { env: { ...s.env, FRUITS_MODEL_DIR: s.modelDir } }), {
+      path: join(s.modelDir, 'run-model.onnx'),
+      source: 'FRUITS_MODEL_DIR',
+    });
     writeFileSync(join(s.cache, 'fruits', DEFAULT_MODEL.file), 'the run model');
     assert.deepEqual(await locateRunModel(s.recorded, { env: s.env }), { path: join(s.cache, 'fruits', DEFAULT_MODEL.file), source: 'cache' });
   });
@@ -42,7 +45,10 @@ describe("locateRunModel: the run's own model, by the sha256 it recorded", () =>
     writeFileSync(join(s.modelDir, DEFAULT_MODEL.file), 'another model');
     await assert.rejects(locateRunModel(s.recorded, { env: { ...s.env, FRUITS_MODEL_DIR: s.modelDir } }), (e: Error) => {
       assert.ok(e instanceof ModelNotFoundError);
-      assert.match(e.message, new RegExp(`run-model\\.onnx \\(sha256 ${s.recorded.sha256.slice(0, 16)}…\\) was not found in FRUITS_MODEL_DIR .*the cache .*the recorded path`));
+      assert.match(
+        e.message,
+        new RegExp(`run-model\\.onnx \\(sha256 ${s.recorded.sha256.slice(0, 16)}…\\) was not found in FRUITS_MODEL_DIR .*the cache .*the recorded path`),
+      );
       assert.match(e.message, /found only .*another model, sha256 [0-9a-f]{12}…/);
       assert.match(e.message, /--model PATH/);
       return true;

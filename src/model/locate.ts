@@ -116,7 +116,11 @@ export async function locateRunModel(recorded: RecordedModel, options: LocateOpt
     if (sha256 === recorded.sha256) return candidate;
     tried.push(`${candidate.path} (another model, sha256 ${sha256.slice(0, 12)}…)`);
   }
-  const looked = [modelDir ? `FRUITS_MODEL_DIR ${modelDir}` : undefined, `the cache ${modelCacheDir(env)}`, recorded.path ? `the recorded path ${recorded.path}` : undefined]
+  const looked = [
+    modelDir ? `FRUITS_MODEL_DIR ${modelDir}` : undefined,
+    `the cache ${modelCacheDir(env)}`,
+    recorded.path ? `the recorded path ${recorded.path}` : undefined,
+  ]
     .filter(Boolean)
     .join(', ');
   throw new ModelNotFoundError(

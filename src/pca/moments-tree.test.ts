@@ -37,7 +37,14 @@ function treeReduce(items: Moments[], fanIn: number): Moments {
   const tree = new ReduceTree(items.length, fanIn);
   let level = items.map(bytes);
   for (let l = 1; l <= tree.height; l++) {
-    level = Array.from({ length: tree.widths[l] }, (_, node) => bytes(foldMoments(items[0].dim, tree.children(l, node).map((c) => Moments.deserialize(level[c])))));
+    level = Array.from({ length: tree.widths[l] }, (_, node) =>
+      bytes(
+        foldMoments(
+          items[0].dim,
+          tree.children(l, node).map((c) => Moments.deserialize(level[c])),
+        ),
+      ),
+    );
   }
   assert.equal(level.length, 1);
   return Moments.deserialize(level[0]);

@@ -80,7 +80,10 @@ export class ReduceTree {
     readonly shards: number,
     readonly fanIn: number,
   ) {
-    if (!isPowerOfTwo(fanIn) || fanIn < 2) throw new RangeError(`the reduce fan-in must be a power of two ≥ 2 (the order of the merge, and so the PCA's bits, depends on it otherwise), not ${fanIn}`);
+    if (!isPowerOfTwo(fanIn) || fanIn < 2)
+      throw new RangeError(
+        `the reduce fan-in must be a power of two ≥ 2 (the order of the merge, and so the PCA's bits, depends on it otherwise), not ${fanIn}`,
+      );
     if (!Number.isInteger(shards) || shards < 1) throw new RangeError(`a reduce tree needs at least one shard, not ${shards}`);
     const widths = [shards];
     while (widths[widths.length - 1] > 1 || widths.length === 1) widths.push(Math.ceil(widths[widths.length - 1] / fanIn));
@@ -113,7 +116,8 @@ export class ReduceTree {
 
   private check(level: number, node: number): void {
     if (!Number.isInteger(level) || level < 1 || level > this.height) throw new RangeError(`no level ${level} in a reduce tree of height ${this.height}`);
-    if (!Number.isInteger(node) || node < 0 || node >= this.widths[level]) throw new RangeError(`no node ${node} at level ${level} (it has ${this.widths[level]})`);
+    if (!Number.isInteger(node) || node < 0 || node >= this.widths[level])
+      throw new RangeError(`no node ${node} at level ${level} (it has ${this.widths[level]})`);
   }
 }
 

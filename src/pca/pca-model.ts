@@ -43,9 +43,12 @@ export async function fitPca(moments: Moments, choice: ComponentChoice, threads 
   let totalVariance = 0;
   for (let i = 0; i < dim; i++) totalVariance += covariance[i * dim + i];
   const kernel = await ReflectorBlockKernel.create(threads);
-  const eigen = await symmetricEigen(covariance, dim, (values) => componentsFor(values, choice), (...args) => kernel.apply(...args)).finally(
-    () => kernel.close(),
-  );
+  const eigen = await symmetricEigen(
+    covariance,
+    dim,
+    (values) => componentsFor(values, choice),
+    (...args) => kernel.apply(...args),
+  ).finally(() => kernel.close());
   const k = eigen.count;
   const components = new Float32Array(k * dim);
   for (let c = 0; c < k; c++) {

@@ -112,16 +112,7 @@ function tridiagonalize(a: Float64Array, n: number): Tridiagonal {
 }
 
 /** Row i of the lower triangle (columns from..i): apply B -= vp wpᵀ + wp vpᵀ, then add its share of p = B v. */
-function updateRowAndMultiply(
-  a: Float64Array,
-  r: number,
-  from: number,
-  i: number,
-  vp: Float64Array,
-  wp: Float64Array,
-  v: Float64Array,
-  p: Float64Array,
-): void {
+function updateRowAndMultiply(a: Float64Array, r: number, from: number, i: number, vp: Float64Array, wp: Float64Array, v: Float64Array, p: Float64Array): void {
   const vpi = vp[i];
   const wpi = wp[i];
   const vi = v[i];
@@ -298,14 +289,7 @@ function factorShifted(
   if (dm[n - 1] === 0) dm[n - 1] = eps;
 }
 
-function solveFactored(
-  dl: Float64Array,
-  dm: Float64Array,
-  du: Float64Array,
-  du2: Float64Array,
-  piv: Uint8Array,
-  x: Float64Array,
-): void {
+function solveFactored(dl: Float64Array, dm: Float64Array, du: Float64Array, du2: Float64Array, piv: Uint8Array, x: Float64Array): void {
   const n = dm.length;
   for (let i = 0; i < n - 1; i++) {
     if (piv[i]) {

@@ -39,7 +39,10 @@ const SCENE_GENERATOR_VERSION = 2;
 
 /** The hash an augmented part records: a part made with other settings is redone, never mixed in. */
 export function augmentKey(spec: AugmentSpec): string {
-  return createHash('sha256').update(JSON.stringify({ v: SCENE_GENERATOR_VERSION, ...spec })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify({ v: SCENE_GENERATOR_VERSION, ...spec }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** The references of one features part: its paths and labels, in the part's row order. */
@@ -126,7 +129,20 @@ export async function augmentShard(
     await running;
     const batch = buffers[b % 2];
     jpegs.forEach((jpeg, slot) =>
-      writeImageInto(batch, slot, { format: 'jpeg', width: size, height: size, rgb: Buffer.from(jpeg.data.buffer, jpeg.data.byteOffset, jpeg.data.length), rgbWidth: size, rgbHeight: size }, size, context.norm),
+      writeImageInto(
+        batch,
+        slot,
+        {
+          format: 'jpeg',
+          width: size,
+          height: size,
+          rgb: Buffer.from(jpeg.data.buffer, jpeg.data.byteOffset, jpeg.data.length),
+          rgbWidth: size,
+          rgbHeight: size,
+        },
+        size,
+        context.norm,
+      ),
     );
     slice.forEach(({ i }, n) => {
       source.push(paths[i]);
@@ -154,4 +170,3 @@ export async function augmentShard(
   timings.write = performance.now() - t1;
   return { shard, scenes: source.length, errors: paths.length - images.filter(Boolean).length, timings };
 }
-

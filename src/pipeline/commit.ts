@@ -155,7 +155,10 @@ async function recordParts(output: Storage, plan: Plan, results: FeaturizeResult
   if (problems.length > 0) {
     throw new DamagedPartError(
       `cannot commit run ${plan.spec.runId}: ${problems.length} part(s) do not check out: ` +
-        problems.slice(0, 5).map((p) => `${location(output, p.key)} ${p.problem}`).join('; ') +
+        problems
+          .slice(0, 5)
+          .map((p) => `${location(output, p.key)} ${p.problem}`)
+          .join('; ') +
         (problems.length > 5 ? '; …' : '') +
         `. Rerun with --resume: those shards are redone`,
     );

@@ -159,7 +159,6 @@ export async function featurizeShard(
   return result;
 }
 
-
 function readMessage(error: unknown): string {
   if (error instanceof ShardInputError) return error.message;
   const e = error as NodeJS.ErrnoException;

@@ -1,7 +1,6 @@
 import picomatch from 'picomatch';
 import { GlobPatternError } from './errors.js';
 
-
 /**
  * picomatch's options for --glob. `nocase`: case-insensitive like the default extension filter (`*.jpg` takes
  * `UPPER.JPG`). `dot`: `*` and `**` also cross names starting with `.`, as the hand-written matcher did (hidden
@@ -41,7 +40,9 @@ function reason(message: string): string {
   if (missing) {
     const [, side, named] = missing;
     const other = PARTNER[named] ?? named;
-    return side === 'closing' ? `unclosed "${other}" (write \\${other} for a literal one)` : `"${other}" without "${named}" (write \\${other} for a literal one)`;
+    return side === 'closing'
+      ? `unclosed "${other}" (write \\${other} for a literal one)`
+      : `"${other}" without "${named}" (write \\${other} for a literal one)`;
   }
   return /^Invalid regular expression: \/.*\/\w*: (.*)$/.exec(message)?.[1] ?? message.split('\n')[0];
 }

@@ -97,9 +97,18 @@ function entry(tar: ReturnType<typeof tarPack>, header: { name: string; size: nu
 /** One Parquet table: `path`, `label` (strings, dictionary-encoded) and `bytes` (binary, not re-compressed). */
 function tableOf(images: { path: string; label: string; bytes: Buffer }[], rowGroupSize: number): Uint8Array {
   const table = new Table({
-    path: vectorFromArray(images.map((i) => i.path), new Utf8()),
-    label: vectorFromArray(images.map((i) => i.label), new Utf8()),
-    bytes: vectorFromArray(images.map((i) => new Uint8Array(i.bytes.buffer, i.bytes.byteOffset, i.bytes.byteLength)), new Binary()),
+    path: vectorFromArray(
+      images.map((i) => i.path),
+      new Utf8(),
+    ),
+    label: vectorFromArray(
+      images.map((i) => i.label),
+      new Utf8(),
+    ),
+    bytes: vectorFromArray(
+      images.map((i) => new Uint8Array(i.bytes.buffer, i.bytes.byteOffset, i.bytes.byteLength)),
+      new Binary(),
+    ),
   });
   const properties = new WriterPropertiesBuilder()
     .setCompression(Compression.SNAPPY)

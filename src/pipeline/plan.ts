@@ -58,7 +58,13 @@ async function noImagesError(input: Storage, listed: number, glob: string | unde
     });
   }
   const wanted =
-    format === 'tar' ? '*.tar' : format === 'parquet' ? '*.parquet' : glob ? `--glob ${glob}` : [...IMAGE_EXTENSIONS.map((e) => `*.${e}`), '*.tar', '*.parquet'].join(', ');
+    format === 'tar'
+      ? '*.tar'
+      : format === 'parquet'
+        ? '*.parquet'
+        : glob
+          ? `--glob ${glob}`
+          : [...IMAGE_EXTENSIONS.map((e) => `*.${e}`), '*.tar', '*.parquet'].join(', ');
   return new EmptyInputError(
     listed === 0
       ? `input ${input.uri} is empty: expected one sub-folder per class holding images, WebDataset .tar shards or Parquet image tables`
@@ -121,6 +127,7 @@ function resolveFormat(format: InputFormat, listing: StorageEntry[], filter: Reg
 export function planDigest(plan: Pick<Plan, 'shards'>): string {
   const hash = createHash('sha256');
   // A tar or Parquet shard adds where its images lie; a files shard hashes as it always did (old runs still resume).
-  for (const s of plan.shards) hash.update(JSON.stringify(s.source ? [s.index, s.keys, s.labels, s.sizes, s.source] : [s.index, s.keys, s.labels, s.sizes])).update('\n');
+  for (const s of plan.shards)
+    hash.update(JSON.stringify(s.source ? [s.index, s.keys, s.labels, s.sizes, s.source] : [s.index, s.keys, s.labels, s.sizes])).update('\n');
   return hash.digest('hex');
 }

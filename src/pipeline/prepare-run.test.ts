@@ -55,7 +55,10 @@ test('--resume of a finished run with a missing part is refused, _SUCCESS kept, 
   writeFileSync(join(out, '_SUCCESS'), '');
   const call = { input: openStorage(input), output: openStorage(out), options, model: { path: '/m.onnx', sha256 }, resume: true, overwrite: false };
   await assert.rejects(prepareRun(call), (e: Error) => {
-    assert.match(e.message, /finished run \(r-2\) with \d+ missing or damaged part\(s\) \(features\/part-00000\.parquet missing.*--resume cannot redo them: the input \S+ is not what the run read .*Restore the input, or use --overwrite/);
+    assert.match(
+      e.message,
+      /finished run \(r-2\) with \d+ missing or damaged part\(s\) \(features\/part-00000\.parquet missing.*--resume cannot redo them: the input \S+ is not what the run read .*Restore the input, or use --overwrite/,
+    );
     return true;
   });
   assert.ok(existsSync(join(out, '_SUCCESS')), 'nothing is changed');

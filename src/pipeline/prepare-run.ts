@@ -28,7 +28,6 @@ export type Prepared =
   | { state: 'ready'; plan: Plan; resumed: boolean; skippedShards?: number; repaired?: PartProblem[] }
   | { state: 'complete'; manifest: Manifest; verification: Verification };
 
-
 /** Files and folders a run owns at the top of its output; --overwrite removes these and nothing else. */
 const RUN_ENTRIES = ['features/', 'results/', 'errors/', 'pca/', layout.tmp, layout.manifest, layout.success];
 
@@ -64,7 +63,9 @@ export function differences(spec: Pick<Plan['spec'], 'input' | 'options' | 'mode
     if (a !== b) found.push(`${key === 'pca' ? '--pca-k/--pca-variance' : flag(key)}: the run used ${a ?? 'none'}, this call ${b ?? 'none'}`);
   }
   if (spec.model.sha256 !== options.model.sha256) {
-    found.push(`model: the run used ${spec.model.file} (sha256 ${spec.model.sha256.slice(0, 12)}…), this call ${options.model.path} (sha256 ${options.model.sha256.slice(0, 12)}…)`);
+    found.push(
+      `model: the run used ${spec.model.file} (sha256 ${spec.model.sha256.slice(0, 12)}…), this call ${options.model.path} (sha256 ${options.model.sha256.slice(0, 12)}…)`,
+    );
   }
   return found.length > 0 ? found : ['its fingerprint differs'];
 }
@@ -164,11 +165,16 @@ async function reopenRun(input: Storage, output: Storage, manifest: Manifest, ve
     fingerprint: manifest.fingerprint,
   };
   const plan = await planShards(input, spec);
-  const same = manifest.planSha256 ? planDigest(plan) === manifest.planSha256 : plan.images === manifest.counts.listed && plan.shards.length === manifest.counts.shards;
+  const same = manifest.planSha256
+    ? planDigest(plan) === manifest.planSha256
+    : plan.images === manifest.counts.listed && plan.shards.length === manifest.counts.shards;
   if (!same) {
     throw new OutputConflictError(
       `${output.uri} holds a finished run (${manifest.runId}) with ${verification.problems.length} missing or damaged part(s) ` +
-        `(${verification.problems.slice(0, 3).map((p) => `${p.key} ${p.problem}`).join('; ')}), and --resume cannot redo them: ` +
+        `(${verification.problems
+          .slice(0, 3)
+          .map((p) => `${p.key} ${p.problem}`)
+          .join('; ')}), and --resume cannot redo them: ` +
         `the input ${input.uri} is not what the run read (${plan.images} images in ${plan.shards.length} shards now, ` +
         `${manifest.counts.listed} in ${manifest.counts.shards} then${manifest.planSha256 ? ', or other files, labels or sizes' : ''}). ` +
         `Restore the input, or use --overwrite to make the run again.`,
@@ -204,7 +210,12 @@ async function reopenRun(input: Storage, output: Storage, manifest: Manifest, ve
 /** A marker for a shard of a run made before parts were recorded: rows from the footers, no timings. */
 async function legacyMarker(output: Storage, shard: number): Promise<FeaturizeResult> {
   const rows = async (key: string) => ((await output.exists(key)) ? parquetRowCount(await output.read(key)) : 0);
-  return { shard, images: await rows(layout.features(shard)), errors: await rows(layout.errors(shard)), timings: { decode: 0, inputWait: 0, inference: 0, moments: 0, write: 0 } };
+  return {
+    shard,
+    images: await rows(layout.features(shard)),
+    errors: await rows(layout.errors(shard)),
+    timings: { decode: 0, inputWait: 0, inference: 0, moments: 0, write: 0 },
+  };
 }
 
 async function clearRun(output: Storage): Promise<void> {

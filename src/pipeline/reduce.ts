@@ -97,7 +97,13 @@ export function treeInputs(tree: ReduceTree, level: number, node: number): strin
  * result to `layout.mergedMoments(level, node)`. Idempotent: a node file is written atomically, so one that
  * exists is complete, and a duplicate job returns at once.
  */
-export async function mergeTreeNode(output: Storage, tree: ReduceTree, level: number, node: number, dim: number): Promise<{ merged: number; skipped: boolean; ms: number }> {
+export async function mergeTreeNode(
+  output: Storage,
+  tree: ReduceTree,
+  level: number,
+  node: number,
+  dim: number,
+): Promise<{ merged: number; skipped: boolean; ms: number }> {
   const key = layout.mergedMoments(level, node);
   const children = tree.children(level, node);
   if (await output.exists(key)) return { merged: children.length, skipped: true, ms: 0 };

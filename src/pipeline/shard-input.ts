@@ -3,7 +3,6 @@ import { ImageTableReader } from '../storage/parquet-images.js';
 import type { Storage } from '../storage/storage.js';
 import { ShardInputError } from './errors.js';
 
-
 /** The bytes of a shard's images, batch by batch, wherever they are stored (files, tar members, Parquet rows). */
 export interface ShardReader {
   /** Bytes of images `start … end - 1` of the shard, in order; an image that cannot be read is its error. */
@@ -39,7 +38,8 @@ export function openShardReader(input: Storage, shard: Shard): ShardReader {
         const windows: number[][] = [];
         for (const i of wanted) {
           const last = windows.at(-1);
-          if (last && source.offsets[i] + shard.sizes[i] - source.offsets[last[0]] <= TAR_WINDOW_BYTES && source.offsets[i] >= source.offsets[last.at(-1)!]) last.push(i);
+          if (last && source.offsets[i] + shard.sizes[i] - source.offsets[last[0]] <= TAR_WINDOW_BYTES && source.offsets[i] >= source.offsets[last.at(-1)!])
+            last.push(i);
           else windows.push([i]);
         }
         await Promise.all(
@@ -59,7 +59,9 @@ export function openShardReader(input: Storage, shard: Shard): ShardReader {
               out[i - start] =
                 member.length === shard.sizes[i]
                   ? member
-                  : new ShardInputError(`tar member cut short: ${member.length} of ${shard.sizes[i]} bytes at byte ${source.offsets[i]} of ${source.file} (did the tar change since planning?)`);
+                  : new ShardInputError(
+                      `tar member cut short: ${member.length} of ${shard.sizes[i]} bytes at byte ${source.offsets[i]} of ${source.file} (did the tar change since planning?)`,
+                    );
             }
           }),
         );

@@ -43,7 +43,9 @@ describe('listParallel', () => {
   // folders), so the S3 case lists the class prefixes of in/Test/; opening levels deeper is checked on a folder.
   test('S3: class prefixes are listed side by side, each paginated, same keys as one listing', async () => {
     const storage = new S3Storage('s3://fruits-list/in/Test', { s3Endpoint: server.endpoint, pageSize: 10 });
-    const classKeys = KEYS.filter((k) => k.startsWith('Test/')).map((k) => k.slice('Test/'.length)).sort();
+    const classKeys = KEYS.filter((k) => k.startsWith('Test/'))
+      .map((k) => k.slice('Test/'.length))
+      .sort();
     const progress: ListProgress[] = [];
     const start = server.requests.length;
     const entries = await listParallel(storage, { concurrency: 4, progressEvery: 50, onProgress: (p) => progress.push(p) });
@@ -60,7 +62,10 @@ describe('listParallel', () => {
       assert.equal(pages.filter((r) => r.includes('continuation-token=')).length, 2);
     }
     assert.deepEqual(progress.at(-1), { listed: classKeys.length, folders: 6, foldersDone: 6 });
-    assert.ok(progress.some((p) => p.foldersDone < 6 && p.listed > 0), 'progress comes while folders are listed');
+    assert.ok(
+      progress.some((p) => p.foldersDone < 6 && p.listed > 0),
+      'progress comes while folders are listed',
+    );
   });
 
   test('local: a root with fewer folders than the concurrency is opened deeper; same keys and sizes as the recursive walk', async () => {

@@ -38,7 +38,14 @@ export class LocalStorage implements Storage {
     // An entry we may not stat still exists: list it, and let the reader report why it cannot be read.
     for (let start = 0; start < files.length; start += 256) {
       const chunk = files.slice(start, start + 256);
-      const sizes = await Promise.all(chunk.map((f) => stat(f).then((s) => s.size, () => 0)));
+      const sizes = await Promise.all(
+        chunk.map((f) =>
+          stat(f).then(
+            (s) => s.size,
+            () => 0,
+          ),
+        ),
+      );
       for (let i = 0; i < chunk.length; i++) yield { key: this.keyOf(chunk[i]), size: sizes[i] };
     }
     for (const entry of entries) if (entry.isDirectory()) yield* this.walk(join(dir, entry.name));
@@ -57,7 +64,14 @@ export class LocalStorage implements Storage {
     }
     const base = prefix === '' ? '' : prefix.endsWith('/') ? prefix : `${prefix}/`;
     const names = entries.filter((e) => e.isFile() || e.isSymbolicLink()).map((e) => e.name);
-    const sizes = await Promise.all(names.map((n) => stat(join(dir, n)).then((s) => s.size, () => 0)));
+    const sizes = await Promise.all(
+      names.map((n) =>
+        stat(join(dir, n)).then(
+          (s) => s.size,
+          () => 0,
+        ),
+      ),
+    );
     return {
       files: names.map((n, i) => ({ key: base + n, size: sizes[i] })),
       folders: entries.filter((e) => e.isDirectory()).map((e) => `${base}${e.name}/`),
@@ -123,7 +137,10 @@ export class LocalStorage implements Storage {
   }
 
   private keyOf(full: string): string {
-    return full.slice(this.root.length + 1).split(sep).join('/');
+    return full
+      .slice(this.root.length + 1)
+      .split(sep)
+      .join('/');
   }
 }
 
@@ -144,8 +161,18 @@ export async function describeWriteError(error: unknown, target: string): Promis
   let reason = e.code ? WRITE_REASONS[e.code] : undefined;
   if (!reason && e.code === 'ENOENT') {
     let folder = dirname(target);
-    while (dirname(folder) !== folder && !(await access(folder).then(() => true, () => false))) folder = dirname(folder);
-    const writable = await access(folder, constants.W_OK).then(() => true, () => false);
+    while (
+      dirname(folder) !== folder &&
+      !(await access(folder).then(
+        () => true,
+        () => false,
+      ))
+    )
+      folder = dirname(folder);
+    const writable = await access(folder, constants.W_OK).then(
+      () => true,
+      () => false,
+    );
     if (!writable) reason = `${folder} is read-only (cannot create folders in it)`;
   }
   if (!reason) return error as Error;

@@ -75,7 +75,12 @@ export function detectLayout(fields: Field[], metadata: Map<string, string>, whe
     bytes = `${struct.name}.bytes`;
     if (struct.type.children.some((c: Field) => c.name === 'path' && isText(c))) path = `${struct.name}.path`;
   }
-  bytes ??= pick(BYTES_NAMES, isBinary)?.name ?? fields.filter(isBinary).map((f) => f.name).at(0);
+  bytes ??=
+    pick(BYTES_NAMES, isBinary)?.name ??
+    fields
+      .filter(isBinary)
+      .map((f) => f.name)
+      .at(0);
   if (!bytes) {
     throw new StorageError(
       `${where} has no column of image bytes (looked for a struct with a binary "bytes" field, or a binary column named ` +

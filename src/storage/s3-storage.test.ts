@@ -51,9 +51,11 @@ async function keys(storage: Storage, prefix?: string): Promise<string[]> {
 /** Runs `task` over `items`, `limit` at a time. */
 async function pool<T>(items: T[], limit: number, task: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => {
-    while (next < items.length) await task(items[next++]);
-  }));
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await task(items[next++]);
+    }),
+  );
 }
 
 /** Requests the server received while `action` ran. */
@@ -207,9 +209,15 @@ describe('S3Storage against s3rver', () => {
     const storage = s3('s3://fruits-test/big');
     const data = randomBytes(20 * 1024 * 1024);
     const sent = await requestsDuring(() => storage.write('blob.bin', data));
-    assert.ok(sent.some((r) => r.startsWith('POST') && r.includes('?uploads')), sent.join('\n'));
+    assert.ok(
+      sent.some((r) => r.startsWith('POST') && r.includes('?uploads')),
+      sent.join('\n'),
+    );
     assert.equal(sent.filter((r) => r.startsWith('PUT') && r.includes('partNumber=')).length, 3, '8 MB parts');
-    assert.ok(sent.some((r) => r.startsWith('POST') && r.includes('uploadId=')), 'CompleteMultipartUpload');
+    assert.ok(
+      sent.some((r) => r.startsWith('POST') && r.includes('uploadId=')),
+      'CompleteMultipartUpload',
+    );
     assert.ok(!sent.some((r) => r.includes('x-id=PutObject')));
     const back = await storage.read('blob.bin');
     assert.equal(back.length, data.length);
@@ -217,7 +225,10 @@ describe('S3Storage against s3rver', () => {
     assert.deepEqual(await entries(storage), [{ key: 'blob.bin', size: data.length }]);
 
     const small = await requestsDuring(() => storage.write('small.bin', randomBytes(1024)));
-    assert.deepEqual(small.map((r) => r.split('?')[1]), ['x-id=PutObject']);
+    assert.deepEqual(
+      small.map((r) => r.split('?')[1]),
+      ['x-id=PutObject'],
+    );
     await storage.deletePrefix('');
   });
 });
@@ -253,7 +264,21 @@ describe('fruits extract from s3:// to s3:// (s3rver, tiny model)', () => {
 
     const result = await runCli(
       // The endpoint comes from the flag alone (the variables are cleared above), as a user of MinIO would give it.
-      ['extract', 's3://fruits-in/Test', 's3://fruits-out/runs/r1', '--model', model, '--pca-k', '3', '--shard-size', '8', '--workers', '2', '--s3-endpoint', server.endpoint],
+      [
+        'extract',
+        's3://fruits-in/Test',
+        's3://fruits-out/runs/r1',
+        '--model',
+        model,
+        '--pca-k',
+        '3',
+        '--shard-size',
+        '8',
+        '--workers',
+        '2',
+        '--s3-endpoint',
+        server.endpoint,
+      ],
       { env: { ...S3RVER_ENV, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } },
     );
     assert.equal(result.code, 0, `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`);

@@ -154,9 +154,7 @@ export class S3Storage implements Storage {
     do {
       let page;
       try {
-        page = await client.send(
-          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: base, ContinuationToken: token, MaxKeys: this.pageSize }),
-        );
+        page = await client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: base, ContinuationToken: token, MaxKeys: this.pageSize }));
       } catch (error) {
         throw this.error(error, 'list', this.display(prefix));
       }
@@ -224,9 +222,7 @@ export class S3Storage implements Storage {
     const client = await this.client();
     const { GetObjectCommand } = await sdk();
     try {
-      const response = await client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Range: `bytes=${start}-${end - 1}` }),
-      );
+      const response = await client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Range: `bytes=${start}-${end - 1}` }));
       const body = response.Body as AsyncIterable<Uint8Array> | undefined;
       if (!body) return Buffer.alloc(0);
       const chunks: Buffer[] = [];
@@ -354,7 +350,9 @@ export class S3Storage implements Storage {
     if (error instanceof StorageError) return error as S3StorageError;
     const code = errorCode(error);
     if (isMissingBucket(error)) {
-      return new S3StorageError(`bucket ${this.bucket} does not exist or is not accessible: ${describe(error)} (${this.uri})`, code, 'ENOENT', { cause: error });
+      return new S3StorageError(`bucket ${this.bucket} does not exist or is not accessible: ${describe(error)} (${this.uri})`, code, 'ENOENT', {
+        cause: error,
+      });
     }
     const hint =
       code === 'AccessDenied' || code === 'Forbidden' || httpStatus(error) === 403

@@ -23,7 +23,12 @@ export function expandBraces(pattern: string): string[] {
     const step = from <= to ? 1 : -1;
     if (Math.abs(to - from) + 1 > MAX_EXPANDED) throw new StorageError(`${pattern} names more than ${MAX_EXPANDED} files`);
     options = [];
-    for (let n = from; step > 0 ? n <= to : n >= to; n += step) options.push(String(Math.abs(n)).padStart(width, '0').replace(/^/, n < 0 ? '-' : ''));
+    for (let n = from; step > 0 ? n <= to : n >= to; n += step)
+      options.push(
+        String(Math.abs(n))
+          .padStart(width, '0')
+          .replace(/^/, n < 0 ? '-' : ''),
+      );
   } else {
     options = body.split(',');
   }
@@ -47,7 +52,8 @@ export class SelectedFiles implements Storage {
   ) {}
 
   async *list(prefix = ''): AsyncIterable<StorageEntry> {
-    for (const entry of await this.entries()) if (prefix === '' || entry.key === prefix || entry.key.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`)) yield entry;
+    for (const entry of await this.entries())
+      if (prefix === '' || entry.key === prefix || entry.key.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`)) yield entry;
   }
 
   async listLevel(prefix = ''): Promise<{ files: StorageEntry[]; folders: string[] }> {
@@ -112,7 +118,8 @@ export function selectedFilesOf(uri: string): { root: string; names: string[] } 
   const s3 = uri.startsWith('s3://');
   if (!s3 && cut === -1) return { root: '.', names: expandBraces(trimmed) };
   const minimum = s3 ? uri.indexOf('/', 5) : 0;
-  if (cut < minimum || (s3 && minimum === -1)) throw new StorageError(`${uri}: give the folder or bucket the files are in, e.g. s3://bucket/train-{0..9}.tar or ./shards/train-{0..9}.tar`);
+  if (cut < minimum || (s3 && minimum === -1))
+    throw new StorageError(`${uri}: give the folder or bucket the files are in, e.g. s3://bucket/train-{0..9}.tar or ./shards/train-{0..9}.tar`);
   const root = trimmed.slice(0, cut) || '/';
   return { root: s3 && !root.slice(5).includes('/') ? `${root}/` : root, names: expandBraces(trimmed.slice(cut + 1)) };
 }

@@ -20,7 +20,9 @@ async function tarStream(entries: { name: string; body?: Buffer; type?: 'directo
   const ended = new Promise<void>((resolve) => tar.on('end', () => resolve()));
   for (const e of entries) {
     await new Promise<void>((resolve, reject) =>
-      e.type ? tar.entry({ name: e.name, type: e.type }, (err) => (err ? reject(err) : resolve())) : tar.entry({ name: e.name }, e.body!, (err) => (err ? reject(err) : resolve())),
+      e.type
+        ? tar.entry({ name: e.name, type: e.type }, (err) => (err ? reject(err) : resolve()))
+        : tar.entry({ name: e.name }, e.body!, (err) => (err ? reject(err) : resolve())),
     );
   }
   tar.finalize();
@@ -63,7 +65,11 @@ describe('indexTar', () => {
       const size = readFileSync(join(work, key)).length;
       const index = await indexTar(storage, key, size, { keep: (n) => n.endsWith('.cls') });
       assert.equal(index.damage, undefined, key);
-      assert.deepEqual(index.members.map((m) => m.name), names, key);
+      assert.deepEqual(
+        index.members.map((m) => m.name),
+        names,
+        key,
+      );
       for (const [i, member] of index.members.entries()) assert.deepEqual(await readTarMember(storage, key, member), files[i].body, `${key} ${member.name}`);
       assert.equal(index.members[1].data?.toString(), 'Apple\n', `${key}: a kept member's bytes come with the index`);
     }
@@ -93,14 +99,23 @@ describe('indexTar', () => {
     damaged[second + 10] ^= 0xff;
     writeFileSync(join(work, 'damaged.tar'), damaged);
     const index = await indexTar(storage, 'damaged.tar', damaged.length);
-    assert.deepEqual(index.members.map((m) => m.name), ['x/0.jpg']);
+    assert.deepEqual(
+      index.members.map((m) => m.name),
+      ['x/0.jpg'],
+    );
     assert.equal(index.damage?.offset, second);
     assert.match(index.damage!.message, /damaged \(checksum mismatch\)/);
 
     const cut = bytes.subarray(0, second + 512 + 400);
     writeFileSync(join(work, 'cut.tar'), cut);
     const cutIndex = await indexTar(storage, 'cut.tar', cut.length);
-    assert.deepEqual(cutIndex.members.map((m) => [m.name, m.problem !== undefined]), [['x/0.jpg', false], ['x/1.jpg', true]]);
+    assert.deepEqual(
+      cutIndex.members.map((m) => [m.name, m.problem !== undefined]),
+      [
+        ['x/0.jpg', false],
+        ['x/1.jpg', true],
+      ],
+    );
     assert.match(cutIndex.members[1].problem!, /cut short: 1000 bytes announced/);
   });
 });
@@ -108,7 +123,14 @@ describe('indexTar', () => {
 describe('brace patterns and named files', () => {
   test('ranges keep their zero padding, lists and several groups expand in order', () => {
     assert.deepEqual(expandBraces('train-{00000..00003}.tar'), ['train-00000.tar', 'train-00001.tar', 'train-00002.tar', 'train-00003.tar']);
-    assert.deepEqual(expandBraces('{train,val}/s-{8..10}.tar'), ['train/s-8.tar', 'train/s-9.tar', 'train/s-10.tar', 'val/s-8.tar', 'val/s-9.tar', 'val/s-10.tar']);
+    assert.deepEqual(expandBraces('{train,val}/s-{8..10}.tar'), [
+      'train/s-8.tar',
+      'train/s-9.tar',
+      'train/s-10.tar',
+      'val/s-8.tar',
+      'val/s-9.tar',
+      'val/s-10.tar',
+    ]);
     assert.throws(() => expandBraces('a-{0..9.tar'), /unbalanced/);
     assert.throws(() => expandBraces('a-{0..99999999}.tar'), /more than/);
   });

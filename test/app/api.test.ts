@@ -22,7 +22,6 @@ after(async () => {
   await server?.stop();
 });
 
-
 async function json(response: Response): Promise<any> {
   return response.json();
 }
@@ -117,7 +116,9 @@ describe('POST /api/identify on a synthetic run (tiny model)', () => {
     const corrupt = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(500, 0x42)]);
     let e = await errorOf(await postPhoto(`${server.url}/api/identify`, corrupt));
     assert.deepEqual([e.status, e.code], [422, 'corrupt-image']);
-    const png = await sharp({ create: { width: 80, height: 80, channels: 3, background: '#3a7' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 80, height: 80, channels: 3, background: '#3a7' } })
+      .png()
+      .toBuffer();
     e = await errorOf(await postPhoto(`${server.url}/api/identify`, png.subarray(0, png.length - 40), {}, 'cut.png'));
     assert.deepEqual([e.status, e.code], [422, 'corrupt-image']);
   });
@@ -135,7 +136,10 @@ describe('POST /api/identify on a synthetic run (tiny model)', () => {
   test('50 concurrent clients all get answers: queued and batched through one model session', async () => {
     const responses = await Promise.all(Array.from({ length: 50 }, () => postPhoto(`${server.url}/api/identify`, photoA)));
     const answers = await Promise.all(responses.map(json));
-    assert.deepEqual(responses.map((r) => r.status), Array(50).fill(200));
+    assert.deepEqual(
+      responses.map((r) => r.status),
+      Array(50).fill(200),
+    );
     assert.ok(answers.every((a) => a.predictions[0].class === 'Class A 1'));
     assert.ok(Math.max(...answers.map((a) => a.timings.batchSize)) > 1, 'photos that waited together were batched');
   });
@@ -161,7 +165,10 @@ describe('limits that need their own server', () => {
     try {
       const responses = await Promise.all(Array.from({ length: 20 }, () => postPhoto(`${small.url}/api/identify`, photoA)));
       const statuses = responses.map((r) => r.status);
-      assert.ok(statuses.every((s) => s === 200 || s === 503), statuses.join(','));
+      assert.ok(
+        statuses.every((s) => s === 200 || s === 503),
+        statuses.join(','),
+      );
       assert.ok(statuses.includes(503) && statuses.includes(200), statuses.join(','));
       const bodies = await Promise.all(responses.map(json));
       const refused = responses.findIndex((r) => r.status === 503);
@@ -176,8 +183,16 @@ describe('limits that need their own server', () => {
 
 describe('feedback, fruits, health, OpenAPI and the page', () => {
   test('POST /api/feedback stores the photo (JPEG, no metadata) and the correction under <run>/feedback/', async () => {
-    const withExif = await sharp(photoA).withMetadata({ exif: { IFD0: { Copyright: 'secret place' } } }).jpeg().toBuffer();
-    const response = await postPhoto(`${server.url}/api/feedback`, withExif, { correctClass: 'Class B 1', predictedClass: 'Class A 1', note: 'it was B', lang: 'en' });
+    const withExif = await sharp(photoA)
+      .withMetadata({ exif: { IFD0: { Copyright: 'secret place' } } })
+      .jpeg()
+      .toBuffer();
+    const response = await postPhoto(`${server.url}/api/feedback`, withExif, {
+      correctClass: 'Class B 1',
+      predictedClass: 'Class A 1',
+      note: 'it was B',
+      lang: 'en',
+    });
     assert.equal(response.status, 201);
     const { id, stored } = await json(response);
     const files = readdirSync(join(synthetic.run, 'feedback')).sort();
@@ -206,7 +221,10 @@ describe('feedback, fruits, health, OpenAPI and the page', () => {
 
   test('GET /api/fruits lists the classes; /api/fruits/:id 404s as JSON for an unknown id', async () => {
     const body = await json(await fetch(`${server.url}/api/fruits`));
-    assert.deepEqual(body.classes.map((c: { class: string }) => c.class), synthetic.classes);
+    assert.deepEqual(
+      body.classes.map((c: { class: string }) => c.class),
+      synthetic.classes,
+    );
     const missing = await fetch(`${server.url}/api/fruits/durian`);
     assert.equal(missing.status, 404);
     assert.equal((await json(missing)).error.code, 'not-found');

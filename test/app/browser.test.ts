@@ -89,7 +89,10 @@ describe('the web page in a real browser (Chromium, phone viewport)', browserTes
     }
     assert.equal(await page.getAttribute('#result', 'aria-live'), 'polite');
     assert.ok(await page.isVisible('#alternatives li'), 'alternatives are listed');
-    assert.ok(requests.every((u) => u.startsWith(server.url) || u.startsWith('blob:') || u.startsWith('data:')), `external request: ${requests.join(' ')}`);
+    assert.ok(
+      requests.every((u) => u.startsWith(server.url) || u.startsWith('blob:') || u.startsWith('data:')),
+      `external request: ${requests.join(' ')}`,
+    );
 
     const shot = join(ARTIFACTS, 'app-mobile-fr.png');
     await page.screenshot({ path: shot, fullPage: true });
@@ -118,7 +121,7 @@ describe('the web page in a real browser (Chromium, phone viewport)', browserTes
     const reached: string[] = [];
     for (let i = 0; i < 5; i++) {
       await page.keyboard.press('Tab');
-      reached.push(await page.evaluate<string>("document.activeElement.id || document.activeElement.tagName"));
+      reached.push(await page.evaluate<string>('document.activeElement.id || document.activeElement.tagName'));
     }
     for (const id of ['lang', 'camera', 'file']) assert.ok(reached.includes(id), `Tab order ${reached.join(' → ')} misses #${id}`);
   });

@@ -88,7 +88,14 @@ describe('classifiers on synthetic classes', () => {
   test('kNN (onnxruntime MatMul + TopK) separates the classes; neighbours come sorted', async () => {
     const kernel = await NeighbourKernel.create(1);
     try {
-      const neighbours = await kernel.search(normalizeRows(xTest, DIM), held.length, DIM, 10, transpose(normalizeRows(xTrain, DIM), train.length, DIM), train.length);
+      const neighbours = await kernel.search(
+        normalizeRows(xTest, DIM),
+        held.length,
+        DIM,
+        10,
+        transpose(normalizeRows(xTrain, DIM), train.length, DIM),
+        train.length,
+      );
       for (let r = 0; r < held.length; r++) {
         const ranked = knnRanking(neighbours, r, yTrain);
         assert.equal(ranked[0].classIndex, yTest[r]);
@@ -171,7 +178,11 @@ describe('decision, calibration, queue, rate limit', () => {
       const p = softmax(z);
       let u = random();
       labels[r] = C - 1;
-      for (let c = 0; c < C; c++) if ((u -= p[c]) < 0) { labels[r] = c; break; }
+      for (let c = 0; c < C; c++)
+        if ((u -= p[c]) < 0) {
+          labels[r] = c;
+          break;
+        }
       z.forEach((v, c) => (logits[r * C + c] = 3 * v));
     }
     const t = fitTemperature(logits, labels, C);
@@ -192,7 +203,10 @@ describe('decision, calibration, queue, rate limit', () => {
     const waiting = [1, 2, 3, 4, 5].map((i) => queue.push(i));
     await assert.rejects(queue.push(6), QueueFullError);
     const outputs = await Promise.all([first, ...waiting]);
-    assert.deepEqual(outputs.map((o) => o.output), [0, 2, 4, 6, 8, 10]);
+    assert.deepEqual(
+      outputs.map((o) => o.output),
+      [0, 2, 4, 6, 8, 10],
+    );
     assert.deepEqual(batches, [[0], [1, 2, 3], [4, 5]]);
   });
 

@@ -29,15 +29,33 @@ describe('fruits identify / evaluate / serve on a synthetic run (tiny model)', (
     // The references are colour blobs on white; a dark picture with a grey stripe is nothing like them. This tiny
     // run is too small for the default limit to be meaningful, so the test sets one between the two photos.
     const dark = await sharp({ create: { width: 160, height: 120, channels: 3, background: '#101014' } })
-      .composite([{ input: await sharp({ create: { width: 160, height: 20, channels: 3, background: '#777777' } }).png().toBuffer(), top: 50, left: 0 }])
+      .composite([
+        {
+          input: await sharp({ create: { width: 160, height: 20, channels: 3, background: '#777777' } })
+            .png()
+            .toBuffer(),
+          top: 50,
+          left: 0,
+        },
+      ])
       .png()
       .toBuffer();
     writeFileSync(join(synthetic.dir, 'dark.png'), dark);
     writeFileSync(join(synthetic.dir, 'notes.jpg'), 'not a photo');
     const good = join(synthetic.images, 'Class A 1', '0_100.jpg');
-    const result = await runCli(
-      ['identify', join(synthetic.dir, 'dark.png'), join(synthetic.dir, 'notes.jpg'), good, '--run', synthetic.run, '--model', synthetic.model, '--max-ood', '1.2', '--json'],
-    );
+    const result = await runCli([
+      'identify',
+      join(synthetic.dir, 'dark.png'),
+      join(synthetic.dir, 'notes.jpg'),
+      good,
+      '--run',
+      synthetic.run,
+      '--model',
+      synthetic.model,
+      '--max-ood',
+      '1.2',
+      '--json',
+    ]);
     assert.equal(result.code, 1);
     const [unlike, text, right] = JSON.parse(result.stdout);
     assert.equal(unlike.notSure, true, JSON.stringify(unlike.ood));
@@ -53,21 +71,29 @@ describe('fruits identify / evaluate / serve on a synthetic run (tiny model)', (
     const jpeg = readFileSync(join(synthetic.images, 'Class B 1', '1_100.jpg'));
     const photos = Array.from({ length: 2000 }, (_, i) => join(folder, `photo-${String(i).padStart(4, '0')}.jpg`));
     for (const photo of photos) writeFileSync(photo, jpeg);
-    const result = await runCli(['identify', ...photos, '--run', synthetic.run, '--model', synthetic.model, '--json'], { env: { ORT_DISABLE_TELEMETRY: undefined } });
+    const result = await runCli(['identify', ...photos, '--run', synthetic.run, '--model', synthetic.model, '--json'], {
+      env: { ORT_DISABLE_TELEMETRY: undefined },
+    });
     assert.equal(result.signal, null, `killed by ${result.signal}`);
     assert.equal(result.code, 0, result.stderr);
     const answers = JSON.parse(result.stdout) as { file: string; predictions: { class: string }[] }[];
     assert.equal(answers.length, 2000);
-    assert.deepEqual(answers.map((a) => a.file), photos);
+    assert.deepEqual(
+      answers.map((a) => a.file),
+      photos,
+    );
     assert.ok(answers.every((a) => a.predictions[0].class === 'Class B 1'));
   });
 
-  test('identify refuses a model that is not the run\'s, saying which one the run needs', async () => {
+  test("identify refuses a model that is not the run's, saying which one the run needs", async () => {
     const other = join(synthetic.dir, 'other-tiny.onnx');
     writeFileSync(other, tinyModelBytes(8));
     const result = await runCli(['identify', join(synthetic.images, 'Class A 1', '0_100.jpg'), '--run', synthetic.run, '--model', other]);
     assert.equal(result.code, 4, 'the model exit code');
-    assert.match(result.stderr, /RunModelMismatchError: model .*other-tiny\.onnx .* is not the model run \S+ was extracted with \(tiny\.onnx, sha256 [0-9a-f]{16}…\)/);
+    assert.match(
+      result.stderr,
+      /RunModelMismatchError: model .*other-tiny\.onnx .* is not the model run \S+ was extracted with \(tiny\.onnx, sha256 [0-9a-f]{16}…\)/,
+    );
   });
 
   test('identify on a folder that holds no run says how to make one', async () => {
@@ -76,7 +102,7 @@ describe('fruits identify / evaluate / serve on a synthetic run (tiny model)', (
     assert.match(result.stderr, /holds no fruits run .*fruits extract/);
   });
 
-  test('identify without --model or FRUITS_MODEL_DIR finds the run\'s model at the path its manifest recorded', async () => {
+  test("identify without --model or FRUITS_MODEL_DIR finds the run's model at the path its manifest recorded", async () => {
     const photo = join(synthetic.images, 'Class C 1', '3_100.jpg');
     const result = await runCli(['identify', photo, '--run', synthetic.run, '--json']);
     assert.equal(result.code, 0, result.stderr);
@@ -94,7 +120,10 @@ describe('fruits identify / evaluate / serve on a synthetic run (tiny model)', (
     assert.equal(result.code, 0, result.stderr);
     const report = JSON.parse(result.stdout);
     assert.equal(report.crossValidation.rows, 32);
-    assert.deepEqual(report.crossValidation.results.map((r: { space: string }) => r.space), ['pca', 'full']);
+    assert.deepEqual(
+      report.crossValidation.results.map((r: { space: string }) => r.space),
+      ['pca', 'full'],
+    );
     for (const r of report.crossValidation.results) assert.ok(r.knn.top1 >= 0.9 && r.probe.top1 >= 0.9, JSON.stringify(r));
     assert.equal(report.photos, undefined);
   });

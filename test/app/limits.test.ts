@@ -98,7 +98,9 @@ function raw(port: number, request: string | Buffer, ms = 3000): Promise<{ statu
 
 let photo: Buffer;
 before(async () => {
-  photo = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#d02020' } }).jpeg().toBuffer();
+  photo = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#d02020' } })
+    .jpeg()
+    .toBuffer();
 });
 
 describe("Node's own HTTP errors and odd forms get the API's JSON error shape", () => {
@@ -182,7 +184,10 @@ describe('refusals are held, so clients that retry at once do not crowd the acce
       while (identifier.pending < 1) await new Promise((r) => setTimeout(r, 5));
       const request = 'POST /api/identify HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: 5000000\r\n\r\n';
       const refused = await Promise.all([raw(server.port, request, 3000), raw(server.port, request, 3000), raw(server.port, request, 3000)]);
-      assert.deepEqual(refused.map((r) => r.status), [503, 503, 503]);
+      assert.deepEqual(
+        refused.map((r) => r.status),
+        [503, 503, 503],
+      );
       for (const r of refused) assert.match(r.headers, /retry-after: 2/i);
       const times = refused.map((r) => r.ms).sort((a, b) => a - b);
       assert.ok(times[0] < 400, `the refusal beyond the 2 held came at once (${times.map((t) => t.toFixed(0)).join(', ')} ms)`);
@@ -206,7 +211,9 @@ describe('feedback/ is bounded', () => {
   test('a 2048×2048 photo is stored at most 1024 px on its long side', async () => {
     const server = await start(new HeldIdentifier());
     try {
-      const big = await sharp({ create: { width: 2048, height: 1536, channels: 3, background: '#20a040' } }).jpeg().toBuffer();
+      const big = await sharp({ create: { width: 2048, height: 1536, channels: 3, background: '#20a040' } })
+        .jpeg()
+        .toBuffer();
       const response = await postPhoto(`${server.url}/api/feedback`, big, correction);
       assert.equal(response.status, 201);
       const { stored } = (await response.json()) as { stored: { photo: string } };
@@ -250,7 +257,9 @@ describe('feedback/ is bounded', () => {
       assert.equal(a.status, 201, await a.clone().text());
       // Noise does not compress: ~50 kB stored, more than the room left.
       const noise = Buffer.from(Array.from({ length: 256 * 256 * 3 }, (_, i) => (i * 2654435761) >>> 24));
-      const other = await sharp(noise, { raw: { width: 256, height: 256, channels: 3 } }).jpeg({ quality: 95 }).toBuffer();
+      const other = await sharp(noise, { raw: { width: 256, height: 256, channels: 3 } })
+        .jpeg({ quality: 95 })
+        .toBuffer();
       const b = await postPhoto(`${server.url}/api/feedback`, other, correction);
       assert.equal(b.status, 507);
       const body = (await b.json()) as { error: { code: string; message: string } };

@@ -33,7 +33,10 @@ describe('the real model on the Fruits-360 sample run (141 classes × 3 images)'
   test('a real phone photo of lady-finger bananas: a banana class in the top 5', async () => {
     for (const file of ['Bananas(lady_finger)1.jpg', 'Bananas(lady_finger)3.jpg']) {
       const answer = await identifier.identify(readFileSync(join(dataDir, 'real-photos', file)));
-      assert.ok(answer.predictions.some((p) => p.className.startsWith('Banana')), `${file}: ${JSON.stringify(answer.predictions)}`);
+      assert.ok(
+        answer.predictions.some((p) => p.className.startsWith('Banana')),
+        `${file}: ${JSON.stringify(answer.predictions)}`,
+      );
     }
   });
 

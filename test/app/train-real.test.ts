@@ -46,11 +46,11 @@ describe('fruits train on the Fruits-360 sample, measured on the real photos', r
     const without = await served(join(dir, 'plain'));
     const withScenes = await served(join(dir, 'augmented'));
     assert.equal(withScenes.served.classifier, 'scene');
-    assert.ok(
-      withScenes.served.top5 > without.served.top5,
-      `top-5 with scenes ${withScenes.served.top5}, without ${without.served.top5}`,
-    );
+    assert.ok(withScenes.served.top5 > without.served.top5, `top-5 with scenes ${withScenes.served.top5}, without ${without.served.top5}`);
     // The page outlines the crop that backs an answer: some photos are answered from a crop.
-    assert.ok(withScenes.outcomes.some((o) => o.region), 'at least one answer comes from a crop of the photo');
+    assert.ok(
+      withScenes.outcomes.some((o) => o.region),
+      'at least one answer comes from a crop of the photo',
+    );
   });
 });

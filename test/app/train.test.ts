@@ -18,7 +18,10 @@ describe('fruits train', () => {
   after(() => rmSync(s.dir, { recursive: true, force: true }));
 
   const train = (...extra: string[]) => runCli(['train', '--run', s.run, '--model', s.model, '--workers', '1', '--threads', '1', ...extra]);
-  const parts = () => readdirSync(join(s.run, 'augmented')).filter((f) => f.endsWith('.parquet')).sort();
+  const parts = () =>
+    readdirSync(join(s.run, 'augmented'))
+      .filter((f) => f.endsWith('.parquet'))
+      .sort();
 
   test('writes augmented parts (source, label, params, features), example scenes, the classifier and its report', async () => {
     const result = await train('--augment', '2');
@@ -30,7 +33,10 @@ describe('fruits train', () => {
       const sources = readStringColumn(table, 'source');
       const labels = readStringColumn(table, 'label');
       rows += sources.length;
-      assert.ok(labels.every((l, i) => sources[i].startsWith(`${l}/`)), 'each scene keeps the label of its reference');
+      assert.ok(
+        labels.every((l, i) => sources[i].startsWith(`${l}/`)),
+        'each scene keeps the label of its reference',
+      );
       const params = readStringColumn(table, 'params').map((p) => JSON.parse(p) as { copies: unknown[]; jpegQuality: number });
       assert.ok(params.every((p) => p.copies.length >= 1 && p.jpegQuality >= 40));
       assert.equal(readVectorColumn(table, 'features').values.length, sources.length * readVectorColumn(table, 'features').dim);
@@ -99,7 +105,10 @@ describe('fruits train', () => {
     const result = await train('--augment', '2');
     assert.equal(result.code, 0, result.stderr);
     assert.ok(JSON.parse(readFileSync(join(s.run, 'classifier', 'report.json'), 'utf8')).rows.feedback > 0);
-    assert.deepEqual(await identify(photos), photos.map(() => corrected));
+    assert.deepEqual(
+      await identify(photos),
+      photos.map(() => corrected),
+    );
   });
 
   test('bad usage exits 2 with one line', async () => {

@@ -90,7 +90,10 @@ describe('an identify upload is read from the Node request and parsed in place',
       assert.equal(response.status, 200);
       const got = identifier.photos.at(-1)!;
       assert.ok(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(photo), 'the bytes are intact');
-      assert.ok(got.byteOffset > 0 && got.buffer.byteLength > photo.length, 'the photo is a view into the body (its multipart headers come before it), not its own copy');
+      assert.ok(
+        got.byteOffset > 0 && got.buffer.byteLength > photo.length,
+        'the photo is a view into the body (its multipart headers come before it), not its own copy',
+      );
       assert.equal(formDataCalls, 0, 'the form was not parsed by undici');
     } finally {
       owner.formData = original;
@@ -194,7 +197,9 @@ describe('readUpload with the Node request', () => {
     const encoded = new Request('http://local/', { method: 'POST', body: data });
     const body = Buffer.from(await encoded.arrayBuffer());
     let result = next(1_000_000);
-    send(`POST / HTTP/1.1\r\nHost: x\r\nContent-Type: ${encoded.headers.get('content-type')}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`, [body]);
+    send(`POST / HTTP/1.1\r\nHost: x\r\nContent-Type: ${encoded.headers.get('content-type')}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`, [
+      body,
+    ]);
     const upload = await result;
     assert.ok(!(upload instanceof Error), String(upload));
     assert.deepEqual(upload.fields, { correctClass: 'Class A 1' });
@@ -203,7 +208,9 @@ describe('readUpload with the Node request', () => {
     assert.equal(upload.photo.buffer.byteLength, body.length);
 
     result = next(1_000_000);
-    send('POST / HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=xyz\r\nContent-Length: 7\r\nConnection: close\r\n\r\n', [Buffer.from('garbage')]);
+    send('POST / HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=xyz\r\nContent-Length: 7\r\nConnection: close\r\n\r\n', [
+      Buffer.from('garbage'),
+    ]);
     const error = await result;
     assert.ok(error instanceof HttpError, String(error));
     assert.deepEqual([error.status, error.code], [400, 'bad-request']);

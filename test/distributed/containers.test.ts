@@ -55,21 +55,25 @@ describe('fruits extract --engine bullmq over WebDataset tars in S3', { skip }, 
     for (const result of stopped ?? []) assert.equal(result.code, 0, `a worker did not exit 0 on SIGTERM: ${result.stderr}`);
   });
 
-  test("s3://…/images-{00000..00002}.tar on two workers: the local engine's output, each image once, the broken member in errors/", { timeout: 90_000 }, async () => {
-    const out = join(work, 'run');
-    const result = await runCli(['extract', 's3://fruits-test/wds/images-{00000..00002}.tar', out, '--engine', 'bullmq', ...options], {
-      env: { FRUITS_REDIS_URL: redis.url, FRUITS_METRICS_INTERVAL_MS: '0', AWS_ENDPOINT_URL: s3.endpoint },
-    });
-    assert.equal(result.code, 0, result.stderr);
-    // 3 tars of 10, 10 and 5 images: shards never span two tars, so 2 + 2 + 1.
-    assert.match(result.stdout, /24 with features, 1 failed, 25 listed, 4 classes, 5 shards/);
-    await assertExactlyOnce(out, 24);
-    await assertSameOutput(out, reference);
-    const errors = await duckdbQuery(`select path, stage from read_parquet('${out}/errors/*.parquet')`);
-    assert.deepEqual(errors, [{ path: 'images-00001.tar/Class B 1/broken.jpg', stage: 'decode' }]);
-    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
-    assert.equal(manifest.input, 's3://fruits-test/wds/images-{00000..00002}.tar');
-    const shards = new Set(fleet.workers.flatMap((w) => w.lines.filter((l) => l.stage === 'featurize' && typeof l.shard === 'number').map(() => w.name)));
-    assert.ok(shards.size >= 1, 'the workers featurized the shards');
-  });
+  test(
+    "s3://…/images-{00000..00002}.tar on two workers: the local engine's output, each image once, the broken member in errors/",
+    { timeout: 90_000 },
+    async () => {
+      const out = join(work, 'run');
+      const result = await runCli(['extract', 's3://fruits-test/wds/images-{00000..00002}.tar', out, '--engine', 'bullmq', ...options], {
+        env: { FRUITS_REDIS_URL: redis.url, FRUITS_METRICS_INTERVAL_MS: '0', AWS_ENDPOINT_URL: s3.endpoint },
+      });
+      assert.equal(result.code, 0, result.stderr);
+      // 3 tars of 10, 10 and 5 images: shards never span two tars, so 2 + 2 + 1.
+      assert.match(result.stdout, /24 with features, 1 failed, 25 listed, 4 classes, 5 shards/);
+      await assertExactlyOnce(out, 24);
+      await assertSameOutput(out, reference);
+      const errors = await duckdbQuery(`select path, stage from read_parquet('${out}/errors/*.parquet')`);
+      assert.deepEqual(errors, [{ path: 'images-00001.tar/Class B 1/broken.jpg', stage: 'decode' }]);
+      const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+      assert.equal(manifest.input, 's3://fruits-test/wds/images-{00000..00002}.tar');
+      const shards = new Set(fleet.workers.flatMap((w) => w.lines.filter((l) => l.stage === 'featurize' && typeof l.shard === 'number').map(() => w.name)));
+      assert.ok(shards.size >= 1, 'the workers featurized the shards');
+    },
+  );
 });

@@ -38,7 +38,10 @@ describe('Redis URL', () => {
 
   test('bad URLs are refused without echoing the password', () => {
     for (const url of ['http://:pw@host:1', 'redis://:pw@', 'redis://:pw@host/x', 'not a url :pw@']) {
-      assert.throws(() => RedisTarget.parse(url), (e: Error) => e instanceof RedisUrlError && !e.message.includes('pw@'));
+      assert.throws(
+        () => RedisTarget.parse(url),
+        (e: Error) => e instanceof RedisUrlError && !e.message.includes('pw@'),
+      );
     }
   });
 
@@ -61,7 +64,12 @@ describe('queue contract', () => {
   });
 
   test('job payloads are validated strictly', () => {
-    assert.deepEqual(parseJob('featurize', { runId: 'r1', output: 's3://b/runs/x', shard: 0 }), { name: 'featurize', runId: 'r1', output: 's3://b/runs/x', shard: 0 });
+    assert.deepEqual(parseJob('featurize', { runId: 'r1', output: 's3://b/runs/x', shard: 0 }), {
+      name: 'featurize',
+      runId: 'r1',
+      output: 's3://b/runs/x',
+      shard: 0,
+    });
     assert.deepEqual(parseJob('commit', { runId: 'r1', output: '/data/x' }), { name: 'commit', runId: 'r1', output: '/data/x' });
     for (const [name, data] of [
       ['featurize', { runId: 'r1', output: '/x', shard: 1.5 }],
@@ -108,7 +116,10 @@ describe('--allow prefixes', () => {
     const fallback = AccessPolicy.resolve([], '', '/home/me/work');
     assert.deepEqual([fallback.allowed, fallback.source], [['/home/me/work'], 'default']);
     fallback.check('/home/me/work/runs/a', 'output');
-    assert.throws(() => fallback.check('/etc', 'input'), /input \/etc is outside the prefixes this worker accepts \(\/home\/me\/work: the worker's current directory, the default\); to accept it, start the worker with --allow \/etc \(or FRUITS_ALLOW=\/etc\)/);
+    assert.throws(
+      () => fallback.check('/etc', 'input'),
+      /input \/etc is outside the prefixes this worker accepts \(\/home\/me\/work: the worker's current directory, the default\); to accept it, start the worker with --allow \/etc \(or FRUITS_ALLOW=\/etc\)/,
+    );
     assert.throws(() => env.check('s3://other/x', 'output'), /--allow s3:\/\/other /);
     assert.ok(AccessPolicy.resolve(['/'], undefined, '/cwd').anyLocalPath);
   });
@@ -116,7 +127,11 @@ describe('--allow prefixes', () => {
 
 describe('RunMonitor', () => {
   test('queue events of its run become the RunEvents of the local engine; other runs and repeats are ignored', async () => {
-    const plan = { spec: { runId: 'r1' }, images: 20, shards: [0, 1, 2].map((index) => ({ index, keys: Array(index === 2 ? 4 : 8).fill('k') })) } as unknown as Plan;
+    const plan = {
+      spec: { runId: 'r1' },
+      images: 20,
+      shards: [0, 1, 2].map((index) => ({ index, keys: Array(index === 2 ? 4 : 8).fill('k') })),
+    } as unknown as Plan;
     const storage = { exists: async () => false, read: async () => Buffer.from(JSON.stringify({ projectShards: [0, 1, 2] })) } as unknown as Storage;
     const events: RunEvent[] = [];
     const monitor = new RunMonitor(plan, storage, (e) => events.push(e));
@@ -129,7 +144,9 @@ describe('RunMonitor', () => {
     // A project event before the reduce's completion was seen: the monitor moves through pca first.
     monitor.onEvent('completed', 'r1.project.1', {});
     await monitor.moveTo('commit');
-    const summary = events.map((e) => (e.type === 'stage' ? `${e.stage}:${e.shards}/${e.images}` : e.type === 'progress' ? `+${e.images}/${e.errors}` : `done ${e.shard}`));
+    const summary = events.map((e) =>
+      e.type === 'stage' ? `${e.stage}:${e.shards}/${e.images}` : e.type === 'progress' ? `+${e.images}/${e.errors}` : `done ${e.shard}`,
+    );
     assert.deepEqual(summary, [
       'featurize:3/20',
       '+4/1',
@@ -158,9 +175,38 @@ describe('command line', () => {
     const { statusCommand } = await import('../../src/cli/commands/status.js');
     const { extractCommand } = await import('../../src/cli/commands/extract.js');
     const expect = {
-      worker: [workerCommand.help, ['--redis', '--concurrency', '--threads', '--allow', '--lock-ms', '--stalled-ms', '--grace-ms', '--metrics-interval-ms', '--name', 'FRUITS_REDIS_URL', 'SIGTERM']],
+      worker: [
+        workerCommand.help,
+        [
+          '--redis',
+          '--concurrency',
+          '--threads',
+          '--allow',
+          '--lock-ms',
+          '--stalled-ms',
+          '--grace-ms',
+          '--metrics-interval-ms',
+          '--name',
+          'FRUITS_REDIS_URL',
+          'SIGTERM',
+        ],
+      ],
       status: [statusCommand.help, ['RUN_ID', '--redis', '--runs', '--json', '--dashboard', '--port', '--host', 'FRUITS_REDIS_URL']],
-      extract: [extractCommand.help, ['--engine', '--redis', '--detach', '--attempts', '--backoff-ms', '--run-id', '--resume RUN_ID', 'FRUITS_METRICS_INTERVAL_MS', '--workers', '--shard-size']],
+      extract: [
+        extractCommand.help,
+        [
+          '--engine',
+          '--redis',
+          '--detach',
+          '--attempts',
+          '--backoff-ms',
+          '--run-id',
+          '--resume RUN_ID',
+          'FRUITS_METRICS_INTERVAL_MS',
+          '--workers',
+          '--shard-size',
+        ],
+      ],
     } as const;
     for (const [name, [help, words]] of Object.entries(expect)) for (const word of words) assert.ok(help.includes(word), `${name} --help lacks ${word}`);
     for (const help of [workerCommand.help, statusCommand.help]) {

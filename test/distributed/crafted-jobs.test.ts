@@ -219,7 +219,10 @@ describe('fruits worker with no --allow and no FRUITS_ALLOW: its current directo
 
       const reading = await finished(fleet, 'featurize', { runId: etcId, output: etcRun, shard: 0 });
       assert.equal(await reading.getState(), 'failed', 'a job reading /etc ran');
-      assert.match(reading.failedReason, /input \/etc is outside the prefixes this worker accepts \(.*home: the worker's current directory, the default\); to accept it, start the worker with --allow \/etc/);
+      assert.match(
+        reading.failedReason,
+        /input \/etc is outside the prefixes this worker accepts \(.*home: the worker's current directory, the default\); to accept it, start the worker with --allow \/etc/,
+      );
       assert.equal(reading.attemptsMade, 1, 'a refused job is not retried');
       assert.ok(!existsSync(join(etcRun, 'errors')) && !existsSync(join(etcRun, 'features')), 'nothing read from /etc, nothing written');
 

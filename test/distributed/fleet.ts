@@ -77,7 +77,8 @@ export class WorkerFleet {
       const value = check();
       if (value) return value;
       if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; logs:\n${this.dump()}`);
-      if (worker && worker.child.exitCode !== null) throw new Error(`${worker.name} exited (${worker.child.exitCode}) while waiting for ${what}:\n${this.dump()}`);
+      if (worker && worker.child.exitCode !== null)
+        throw new Error(`${worker.name} exited (${worker.child.exitCode}) while waiting for ${what}:\n${this.dump()}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 100);
         this.waiters.push(() => {

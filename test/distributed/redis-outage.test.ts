@@ -67,7 +67,9 @@ describe('fruits worker and coordinator when Redis is unreachable', { skip }, ()
   test('a coordinator given a wrong password fails before anything is written to the output', { timeout: 30_000 }, async () => {
     const output = join(work, 'runs', 'wrongpass');
     const url = `redis://:wrong-password@127.0.0.1:${secured.port}`;
-    const exit = await runCli(['extract', input, output, '--engine', 'bullmq', '--model', model, '--redis', url, '--redis-timeout', '10s'], { env: { FRUITS_METRICS_INTERVAL_MS: '0' } });
+    const exit = await runCli(['extract', input, output, '--engine', 'bullmq', '--model', model, '--redis', url, '--redis-timeout', '10s'], {
+      env: { FRUITS_METRICS_INTERVAL_MS: '0' },
+    });
     assert.equal(exit.code, 1, exit.stderr);
     assert.match(exit.stderr, /refused the credentials: WRONGPASS/);
     assert.doesNotMatch(exit.stdout + exit.stderr, /wrong-password/);
@@ -75,7 +77,10 @@ describe('fruits worker and coordinator when Redis is unreachable', { skip }, ()
   });
 
   /** A coordinator that queued its run (no worker takes it), then Redis stopped. */
-  async function coordinatorDuringOutage(name: string, extra: string[]): Promise<{ redis: RedisServer; child: ChildProcess; run: Promise<CliResult>; stderr: () => string; output: string }> {
+  async function coordinatorDuringOutage(
+    name: string,
+    extra: string[],
+  ): Promise<{ redis: RedisServer; child: ChildProcess; run: Promise<CliResult>; stderr: () => string; output: string }> {
     const redis = await RedisServer.start();
     const output = join(work, 'runs', name);
     let child: ChildProcess | undefined;

@@ -52,33 +52,70 @@ describe('bench:scale at 10^4 images: tree reduce, bounded enqueue, Redis memory
     rmSync(work, { recursive: true, force: true });
   });
 
-  test('10^4 images in 50 shards: PCA identical to the local engine, Redis flat in completed shards, engine cost per shard small', { timeout: 240_000 }, async () => {
-    const logs = () => fleet.workers.flatMap((w) => w.lines) as unknown as WorkerLog[];
-    const tree: RunFigures = await measuredRun({ spawn: spawnCli, redisUrl: redis.url, memory, workerLogs: logs, input, output: join(work, 'tree'), model, shardSize, batchSize: 50, fanIn: 4, enqueueBatch: 16 });
-    const local = await runCli(['extract', input, join(work, 'local'), '--model', model, '--shard-size', String(shardSize), '--batch-size', '50', '--pca-k', '8', '--workers', '2', '--quiet']);
-    assert.equal(local.code, 0, local.stderr);
+  test(
+    '10^4 images in 50 shards: PCA identical to the local engine, Redis flat in completed shards, engine cost per shard small',
+    { timeout: 240_000 },
+    async () => {
+      const logs = () => fleet.workers.flatMap((w) => w.lines) as unknown as WorkerLog[];
+      const tree: RunFigures = await measuredRun({
+        spawn: spawnCli,
+        redisUrl: redis.url,
+        memory,
+        workerLogs: logs,
+        input,
+        output: join(work, 'tree'),
+        model,
+        shardSize,
+        batchSize: 50,
+        fanIn: 4,
+        enqueueBatch: 16,
+      });
+      const local = await runCli([
+        'extract',
+        input,
+        join(work, 'local'),
+        '--model',
+        model,
+        '--shard-size',
+        String(shardSize),
+        '--batch-size',
+        '50',
+        '--pca-k',
+        '8',
+        '--workers',
+        '2',
+        '--quiet',
+      ]);
+      assert.equal(local.code, 0, local.stderr);
 
-    assert.equal(tree.images, images);
-    assert.equal(tree.shards, 50);
-    assert.equal(tree.manifest.counts.features, images);
-    // Tree of fan-in 4 over 50 shards: 13 + 4 merge jobs under the reduce, which reads 4 files.
-    assert.deepEqual(tree.merges.map((m) => [m.level, m.jobs]), [[1, 13], [2, 4]]);
-    // Subtrees of at most 16 shards per Redis transaction.
-    assert.ok(tree.transactions >= 4, `${tree.transactions} transactions`);
-    // Both engines merge in the one canonical order: the same moments, the same eigen-decomposition.
-    const pca = (dir: string) => readFileSync(join(work, dir, 'pca', 'model.json'));
-    assert.ok(pca('tree').equals(pca('local')), 'the PCA model of the tree reduce is byte for byte the local engine’s');
+      assert.equal(tree.images, images);
+      assert.equal(tree.shards, 50);
+      assert.equal(tree.manifest.counts.features, images);
+      // Tree of fan-in 4 over 50 shards: 13 + 4 merge jobs under the reduce, which reads 4 files.
+      assert.deepEqual(
+        tree.merges.map((m) => [m.level, m.jobs]),
+        [
+          [1, 13],
+          [2, 4],
+        ],
+      );
+      // Subtrees of at most 16 shards per Redis transaction.
+      assert.ok(tree.transactions >= 4, `${tree.transactions} transactions`);
+      // Both engines merge in the one canonical order: the same moments, the same eigen-decomposition.
+      const pca = (dir: string) => readFileSync(join(work, dir, 'pca', 'model.json'));
+      assert.ok(pca('tree').equals(pca('local')), 'the PCA model of the tree reduce is byte for byte the local engine’s');
 
-    // Redis: a queued shard costs a few KiB; completed ones are removed, so memory does not grow as they finish.
-    assert.ok(tree.bytesPerPendingShard > 0 && tree.bytesPerPendingShard < 8192, `${tree.bytesPerPendingShard} bytes per queued shard`);
-    // Measured from the first quarter on: the sample at 0 % is taken before the workers' first fetches (locks,
-    // active list, the events stream's first entries), and moved by ±120 KiB between runs here, more than a
-    // regression would add. Kept completed jobs (≈ 1.5 KiB each) would make the last three quarters grow.
-    const [, quarter, , , end] = tree.memoryByProgress.map((m) => m.usedBytes);
-    assert.ok(end <= quarter + 16 * 1024, `Redis used ${quarter} bytes at a quarter of featurize, ${end} at its end`);
-    assert.ok(tree.engineOverheadMsPerShard < 100, `engine cost ${tree.engineOverheadMsPerShard} ms per shard`);
-    // No shard or merge job is kept once done; the run's reduce and commit are.
-    const counts = await memory.pausable.getJobCounts('completed', 'failed', 'waiting', 'active', 'waiting-children');
-    assert.deepEqual(counts, { completed: 2, failed: 0, waiting: 0, active: 0, 'waiting-children': 0 });
-  });
+      // Redis: a queued shard costs a few KiB; completed ones are removed, so memory does not grow as they finish.
+      assert.ok(tree.bytesPerPendingShard > 0 && tree.bytesPerPendingShard < 8192, `${tree.bytesPerPendingShard} bytes per queued shard`);
+      // Measured from the first quarter on: the sample at 0 % is taken before the workers' first fetches (locks,
+      // active list, the events stream's first entries), and moved by ±120 KiB between runs here, more than a
+      // regression would add. Kept completed jobs (≈ 1.5 KiB each) would make the last three quarters grow.
+      const [, quarter, , , end] = tree.memoryByProgress.map((m) => m.usedBytes);
+      assert.ok(end <= quarter + 16 * 1024, `Redis used ${quarter} bytes at a quarter of featurize, ${end} at its end`);
+      assert.ok(tree.engineOverheadMsPerShard < 100, `engine cost ${tree.engineOverheadMsPerShard} ms per shard`);
+      // No shard or merge job is kept once done; the run's reduce and commit are.
+      const counts = await memory.pausable.getJobCounts('completed', 'failed', 'waiting', 'active', 'waiting-children');
+      assert.deepEqual(counts, { completed: 2, failed: 0, waiting: 0, active: 0, 'waiting-children': 0 });
+    },
+  );
 });

@@ -25,7 +25,9 @@ describe('fruits extract --engine bullmq --resume of a finished run with a damag
       env: { FRUITS_REDIS_URL: redis.url, FRUITS_METRICS_INTERVAL_MS: '0' },
     });
   const contents = () =>
-    duckdbQuery(`select path, f.features, r.pca from read_parquet('${output}/features/*.parquet') f join read_parquet('${output}/results/*.parquet') r using (path) order by path`);
+    duckdbQuery(
+      `select path, f.features, r.pca from read_parquet('${output}/features/*.parquet') f join read_parquet('${output}/results/*.parquet') r using (path) order by path`,
+    );
 
   before(async () => {
     writeTinyModel(model);
@@ -53,7 +55,10 @@ describe('fruits extract --engine bullmq --resume of a finished run with a damag
     // What inspect --verify says of such parts is engine-independent (test/e2e/verify.test.ts); the coordinator says it too.
     const resumed = await extract('--resume');
     assert.equal(resumed.code, 0, resumed.stderr);
-    assert.match(resumed.stderr, /fails verification: 2 part\(s\) missing or damaged, redone now:\n +features\/part-00001\.parquet cut short: .*\n +results\/part-00002\.parquet missing/);
+    assert.match(
+      resumed.stderr,
+      /fails verification: 2 part\(s\) missing or damaged, redone now:\n +features\/part-00001\.parquet cut short: .*\n +results\/part-00002\.parquet missing/,
+    );
     assert.ok(existsSync(join(output, '_SUCCESS')));
     const redone = fleet.logs((l) => l.msg === 'shard featurized').map((l) => l.shard);
     // 3 shards the first time, shard 1 again: nothing else is featurized twice.

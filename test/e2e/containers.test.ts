@@ -24,7 +24,10 @@ before(async () => {
 });
 
 function extract(input: string, output: string, extra: string[] = [], options: Parameters<typeof runCli>[1] = {}) {
-  return runCli(['extract', input, output, '--model', model, '--workers', '2', '--batch-size', '4', '--shard-size', '8', '--pca-k', '3', '--quiet', ...extra], options);
+  return runCli(
+    ['extract', input, output, '--model', model, '--workers', '2', '--batch-size', '4', '--shard-size', '8', '--pca-k', '3', '--quiet', ...extra],
+    options,
+  );
 }
 
 function pack(input: string, output: string, format: 'tar' | 'parquet', extra: string[] = []) {
@@ -46,7 +49,11 @@ async function errors(run: string): Promise<{ path: string; stage: string; messa
 const member = (path: string) => path.replace(/^[^/]+\.tar\//, '');
 
 function assertSameRows(actual: Row[], expected: Row[], what: string) {
-  assert.deepEqual(actual.map((r) => [member(r.path), r.label]), expected.map((r) => [r.path, r.label]), `${what}: paths and labels`);
+  assert.deepEqual(
+    actual.map((r) => [member(r.path), r.label]),
+    expected.map((r) => [r.path, r.label]),
+    `${what}: paths and labels`,
+  );
   for (let i = 0; i < expected.length; i++) {
     const [a, b] = [actual[i].features, expected[i].features];
     assert.equal(a.length, 1280);
@@ -74,7 +81,10 @@ describe('tar and Parquet inputs', () => {
     // DuckDB reads the tables: one row per image, its bytes, its label.
     const rows = await duckdbQuery(`select path, label, md5(bytes) md5 from read_parquet('${work}/parquet/*.parquet') order by path`);
     assert.equal(rows.length, 16);
-    const md5 = (path: string) => execFileSync('md5sum', [join(folder, path)]).toString().split(' ')[0];
+    const md5 = (path: string) =>
+      execFileSync('md5sum', [join(folder, path)])
+        .toString()
+        .split(' ')[0];
     for (const row of rows) assert.equal(row.md5, md5(String(row.path)), String(row.path));
     assert.deepEqual(
       rows.map((r) => r.label),
@@ -89,11 +99,20 @@ describe('tar and Parquet inputs', () => {
     reference = await features(runs.folder);
     assert.equal(reference.length, 15);
     const tar = await features(runs.tar);
-    assert.ok(tar.every((r) => /^images-0000[01]\.tar\//.test(r.path)), tar[0].path);
+    assert.ok(
+      tar.every((r) => /^images-0000[01]\.tar\//.test(r.path)),
+      tar[0].path,
+    );
     assertSameRows(tar, reference, 'tar');
     assertSameRows(await features(runs.parquet), reference, 'parquet');
-    assert.deepEqual((await errors(runs.tar)).map((e) => [e.path, e.stage]), [[`images-00000.tar/${CORRUPT}`, 'decode']]);
-    assert.deepEqual((await errors(runs.parquet)).map((e) => [e.path, e.stage]), [[CORRUPT, 'decode']]);
+    assert.deepEqual(
+      (await errors(runs.tar)).map((e) => [e.path, e.stage]),
+      [[`images-00000.tar/${CORRUPT}`, 'decode']],
+    );
+    assert.deepEqual(
+      (await errors(runs.parquet)).map((e) => [e.path, e.stage]),
+      [[CORRUPT, 'decode']],
+    );
     for (const [name, run] of Object.entries(runs)) {
       const manifest = JSON.parse(readFileSync(join(run, 'manifest.json'), 'utf8'));
       assert.deepEqual([manifest.counts.listed, manifest.counts.features, manifest.counts.errors, manifest.counts.shards], [16, 15, 1, 2], name);
@@ -115,7 +134,9 @@ describe('tar and Parquet inputs', () => {
     const spark = join(work, 'spark');
     mkdirSync(hf);
     mkdirSync(spark);
-    const names = JSON.stringify({ info: { features: { image: { _type: 'Image' }, label: { names: ['Class A 1', 'Class B 1', 'Class C 1'], _type: 'ClassLabel' } } } });
+    const names = JSON.stringify({
+      info: { features: { image: { _type: 'Image' }, label: { names: ['Class A 1', 'Class B 1', 'Class C 1'], _type: 'ClassLabel' } } },
+    });
     const blobs = `select replace(filename, '${folder}/', '') rel, content, size, last_modified from read_blob('${folder}/*/*.jpg')`;
     await duckdbQuery(
       `copy (select {'bytes': content, 'path': rel} AS image, (ascii(split_part(rel, ' ', 2)) - 65)::bigint AS label from (${blobs}) order by rel) ` +
@@ -125,7 +146,10 @@ describe('tar and Parquet inputs', () => {
       `copy (select 'file:${folder}/' || rel path, last_modified modificationTime, size length, content from (${blobs}) order by rel) ` +
         `to '${spark}/part-00000.parquet' (format parquet, row_group_size 5)`,
     );
-    for (const [name, input] of [['hf', hf], ['spark', spark]]) {
+    for (const [name, input] of [
+      ['hf', hf],
+      ['spark', spark],
+    ]) {
       const run = join(work, `run-${name}`);
       const result = await extract(input, run);
       assert.equal(result.code, 0, result.stderr);
@@ -142,9 +166,20 @@ describe('tar and Parquet inputs', () => {
     writeFileSync(join(input, 'cut.tar'), whole.subarray(0, 512 * 6 + 100));
     const damaged = Buffer.from(readFileSync(join(work, 'tar', 'images-00000.tar')));
     const headers: number[] = [];
-    for (let at = 0; at + 512 <= damaged.length && damaged[at] !== 0; ) {
+    for (let at = 0; at + 512 <= damaged.length && damaged[at] !== 0;) {
       headers.push(at);
-      at += 512 + Math.ceil(parseInt(damaged.subarray(at + 124, at + 136).toString().trim(), 8) / 512) * 512;
+      at +=
+        512 +
+        Math.ceil(
+          parseInt(
+            damaged
+              .subarray(at + 124, at + 136)
+              .toString()
+              .trim(),
+            8,
+          ) / 512,
+        ) *
+          512;
     }
     damaged[headers[6] + 1] ^= 0xff; // the 4th image's header: 3 images (and their .cls) before it survive
     writeFileSync(join(input, 'damaged.tar'), damaged);
@@ -163,7 +198,9 @@ describe('tar and Parquet inputs', () => {
 
   test('a tar run killed after its first shard resumes to the same output, each image once', async () => {
     const run = join(work, 'run-killed');
-    const killed = await extract(join(work, 'tar'), run, ['--workers', '1'], { onSpawn: signalWhenExists(join(run, '_tmp', 'featurized', 'part-00000.json'), 'SIGKILL') });
+    const killed = await extract(join(work, 'tar'), run, ['--workers', '1'], {
+      onSpawn: signalWhenExists(join(run, '_tmp', 'featurized', 'part-00000.json'), 'SIGKILL'),
+    });
     assert.equal(killed.signal, 'SIGKILL', killed.stderr);
     assert.ok(!existsSync(join(run, '_SUCCESS')));
     const resumed = await extract(join(work, 'tar'), run, ['--resume']);

@@ -16,24 +16,47 @@ describe('extract checks its input and output before it looks for a model', () =
   // all of them exited 1 before, like any other failure.
   const cases: [string, () => Promise<[string, string]>, RegExp, number][] = [
     ['a wrong input path', async () => [join(root, 'no-such-folder'), join(root, 'out-1')], /input .*no-such-folder does not exist/, 3],
-    ['an empty input folder', async () => { mkdirSync(join(root, 'empty')); return [join(root, 'empty'), join(root, 'out-2')]; }, /input .*empty is empty/, 3],
-    ['an input with no images', async () => {
-      mkdirSync(join(root, 'texts', 'a'), { recursive: true });
-      writeFileSync(join(root, 'texts', 'a', 'notes.txt'), 'x');
-      return [join(root, 'texts'), join(root, 'out-3')];
-    }, /holds 1 files but none matches/, 3],
-    ['an output that holds a finished run', async () => {
-      await writeImageFolder(join(root, 'images'), { classes: 1, perClass: 1, size: 16 });
-      mkdirSync(join(root, 'finished'));
-      writeFileSync(join(root, 'finished', 'manifest.json'), JSON.stringify({ runId: 'r-1', input: 'somewhere' }));
-      writeFileSync(join(root, 'finished', '_SUCCESS'), '');
-      return [join(root, 'images'), join(root, 'finished')];
-    }, /already holds a finished run \(r-1, input somewhere\)/, 5],
-    ['an output that holds other files', async () => {
-      mkdirSync(join(root, 'busy'));
-      writeFileSync(join(root, 'busy', 'thesis.docx'), 'x');
-      return [join(root, 'images'), join(root, 'busy')];
-    }, /is not empty and is not a fruits run \(it holds thesis\.docx/, 5],
+    [
+      'an empty input folder',
+      async () => {
+        mkdirSync(join(root, 'empty'));
+        return [join(root, 'empty'), join(root, 'out-2')];
+      },
+      /input .*empty is empty/,
+      3,
+    ],
+    [
+      'an input with no images',
+      async () => {
+        mkdirSync(join(root, 'texts', 'a'), { recursive: true });
+        writeFileSync(join(root, 'texts', 'a', 'notes.txt'), 'x');
+        return [join(root, 'texts'), join(root, 'out-3')];
+      },
+      /holds 1 files but none matches/,
+      3,
+    ],
+    [
+      'an output that holds a finished run',
+      async () => {
+        await writeImageFolder(join(root, 'images'), { classes: 1, perClass: 1, size: 16 });
+        mkdirSync(join(root, 'finished'));
+        writeFileSync(join(root, 'finished', 'manifest.json'), JSON.stringify({ runId: 'r-1', input: 'somewhere' }));
+        writeFileSync(join(root, 'finished', '_SUCCESS'), '');
+        return [join(root, 'images'), join(root, 'finished')];
+      },
+      /already holds a finished run \(r-1, input somewhere\)/,
+      5,
+    ],
+    [
+      'an output that holds other files',
+      async () => {
+        mkdirSync(join(root, 'busy'));
+        writeFileSync(join(root, 'busy', 'thesis.docx'), 'x');
+        return [join(root, 'images'), join(root, 'busy')];
+      },
+      /is not empty and is not a fruits run \(it holds thesis\.docx/,
+      5,
+    ],
   ];
   for (const [name, make, expected, exit] of cases) {
     test(`${name}: says so, exit ${exit}, not "no model found"`, async () => {

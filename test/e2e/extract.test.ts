@@ -24,7 +24,9 @@ before(async () => {
   writeFileSync(join(bad, 'zero.jpg'), Buffer.alloc(0));
   writeFileSync(join(bad, 'text.jpg'), 'this is a text file named .jpg\n');
   writeFileSync(join(bad, 'corrupt.jpg'), Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(500, 0x42)]));
-  const png = await sharp({ create: { width: 80, height: 80, channels: 3, background: '#3a7' } }).png().toBuffer();
+  const png = await sharp({ create: { width: 80, height: 80, channels: 3, background: '#3a7' } })
+    .png()
+    .toBuffer();
   writeFileSync(join(bad, 'truncated.png'), png.subarray(0, png.length - 40));
   writeFileSync(join(bad, 'bomb.png'), pngBomb());
   writeFileSync(join(bad, 'locked.jpg'), readFileSync(join(bad, '0_100.jpg')));
@@ -208,7 +210,9 @@ describe('resume after kill -9', () => {
     assert.equal(statSync(join(target, 'features', 'part-00000.parquet')).mtimeMs, firstPart, 'finished shard was not redone');
 
     const compare = (dir: string) =>
-      duckdbQuery(`select path, label, f.features, r.pca from read_parquet('${dir}/features/*.parquet') f join read_parquet('${dir}/results/*.parquet') r using (path, label) order by path`);
+      duckdbQuery(
+        `select path, label, f.features, r.pca from read_parquet('${dir}/features/*.parquet') f join read_parquet('${dir}/results/*.parquet') r using (path, label) order by path`,
+      );
     const [a, b] = [await compare(out('ref')), await compare(target)];
     assert.equal(a.length, 80);
     assert.deepEqual(b, a);

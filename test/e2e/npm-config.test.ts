@@ -27,14 +27,17 @@ function readmeTestCommand(): string {
   const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
   const block = /```bash\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
   const line = block.split('\n').find((l) => /\bnpm test\b/.test(l) && !l.trim().startsWith('#'));
-  assert.ok(line, 'no npm test command in the README\'s first bash block');
+  assert.ok(line, "no npm test command in the README's first bash block");
   return line.trim();
 }
 
 describe("the README's test command", () => {
   test('.ci/run runs exactly that command', () => {
     const ci = readFileSync(join(REPO_ROOT, '.ci/run'), 'utf8');
-    assert.ok(ci.split('\n').some((l) => l.trim() === readmeTestCommand()), `.ci/run does not run ${readmeTestCommand()} verbatim`);
+    assert.ok(
+      ci.split('\n').some((l) => l.trim() === readmeTestCommand()),
+      `.ci/run does not run ${readmeTestCommand()} verbatim`,
+    );
   });
 
   test('it points the real-asset tests at ../shared, so they run (not skip) when the assets are beside the clone', async () => {

@@ -40,10 +40,9 @@ describe('real MobileNetV2 on the Fruits-360 sample', realTestOptions(), () => {
   const out = join(mkdtempSync(join(tmpdir(), 'fruits-real-')), 'run');
 
   test('extract: 423 rows of finite, non-constant 1280-d features; neighbours share labels (features ≥ 70%, PCA within 3 points)', async (t) => {
-    const result = await runCli(
-      ['extract', join(assets!.dataDir, 'fruits-360-sample'), out, '--shard-size', '128', '--quiet'],
-      { env: { FRUITS_MODEL_DIR: assets!.modelDir } },
-    );
+    const result = await runCli(['extract', join(assets!.dataDir, 'fruits-360-sample'), out, '--shard-size', '128', '--quiet'], {
+      env: { FRUITS_MODEL_DIR: assets!.modelDir },
+    });
     assert.equal(result.code, 0, result.stderr);
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
     assert.equal(manifest.counts.features, 423);
@@ -61,7 +60,10 @@ describe('real MobileNetV2 on the Fruits-360 sample', realTestOptions(), () => {
     assert.ok(features.every((f) => f.length === 1280 && f.every(Number.isFinite)));
     const spread = features[0].map((_, d) => Math.max(...features.map((f) => f[d])) - Math.min(...features.map((f) => f[d])));
     assert.ok(spread.filter((s) => s > 1e-3).length > 1000, 'features vary across images');
-    assert.ok(features.every((f) => Math.max(...f) > 0.5), 'no all-zero feature rows');
+    assert.ok(
+      features.every((f) => Math.max(...f) > 0.5),
+      'no all-zero feature rows',
+    );
 
     const onFeatures = nearestNeighbourAccuracy(features, labels);
     const onPca = nearestNeighbourAccuracy(pca, labels);

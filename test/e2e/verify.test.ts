@@ -25,7 +25,9 @@ const rows = async (dir: string, part: 'features' | 'results') =>
   Number((await duckdbQuery(`select count(*)::int n from read_parquet('${dir}/${part}/*.parquet')`))[0].n);
 /** What a run holds, as DuckDB reads it: every row of features joined with results, in path order. */
 const contents = (dir: string) =>
-  duckdbQuery(`select path, label, f.features, r.pca from read_parquet('${dir}/features/*.parquet') f join read_parquet('${dir}/results/*.parquet') r using (path, label) order by path`);
+  duckdbQuery(
+    `select path, label, f.features, r.pca from read_parquet('${dir}/features/*.parquet') f join read_parquet('${dir}/results/*.parquet') r using (path, label) order by path`,
+  );
 
 function copyOfReference(name: string): string {
   const dir = join(work, name);
@@ -75,7 +77,10 @@ describe('fruits inspect --verify', () => {
     // Plain inspect lists the parts (no reads): the deleted and the truncated one are found, not the altered one.
     const listed = await runCli(['inspect', dir]);
     assert.equal(listed.code, 1, listed.stderr);
-    assert.match(listed.stderr, /MISSING +\S*damaged\/features\/part-00001\.parquet\nDAMAGED +\S*damaged\/features\/part-00002\.parquet: cut short: \d+ bytes, \d+ were written\n2 part\(s\) of run \S+ missing/);
+    assert.match(
+      listed.stderr,
+      /MISSING +\S*damaged\/features\/part-00001\.parquet\nDAMAGED +\S*damaged\/features\/part-00002\.parquet: cut short: \d+ bytes, \d+ were written\n2 part\(s\) of run \S+ missing/,
+    );
 
     const failed = await runCli(['inspect', dir, '--verify', '--json']);
     assert.equal(failed.code, 1, failed.stderr);
@@ -116,10 +121,9 @@ describe('--resume redoes parts that do not read back', () => {
 
   test('a killed run whose featurized shard was then cut short: --resume redoes that shard (it used to fail on "Corrupt footer")', async () => {
     const dir = join(work, 'killed');
-    const killed = await runCli(
-      ['extract', input, dir, '--model', model, '--workers', '1', '--batch-size', '4', '--shard-size', '8', '--pca-k', '3'],
-      { onSpawn: signalWhenExists(join(dir, '_tmp', 'featurized', 'part-00001.json'), 'SIGKILL') },
-    );
+    const killed = await runCli(['extract', input, dir, '--model', model, '--workers', '1', '--batch-size', '4', '--shard-size', '8', '--pca-k', '3'], {
+      onSpawn: signalWhenExists(join(dir, '_tmp', 'featurized', 'part-00001.json'), 'SIGKILL'),
+    });
     assert.equal(killed.signal, 'SIGKILL');
     const part = join(dir, 'features', 'part-00000.parquet');
     truncateSync(part, statSync(part).size - 8);

@@ -33,7 +33,11 @@ describe('MobileNetV2 builder from the .npy weights folder (real assets)', realT
     const theirs = onnx.ModelProto.decode(readFileSync(prebuilt)).graph!;
     const nodes = (g: typeof ours) => g.node ?? [];
     const inits = (g: typeof ours) => g.initializer ?? [];
-    const ops = (g: typeof ours): string => nodes(g).map((n) => n.opType).filter((op) => op !== 'Identity').join(',');
+    const ops = (g: typeof ours): string =>
+      nodes(g)
+        .map((n) => n.opType)
+        .filter((op) => op !== 'Identity')
+        .join(',');
     assert.equal(ops(ours), ops(theirs));
     assert.equal(inits(ours).length, 106);
     inits(ours).forEach((t, i) => {

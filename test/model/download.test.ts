@@ -38,7 +38,10 @@ describe('downloadVerified against a local HTTP server', () => {
     assert.ok(Buffer.from(readFileSync(options.dest)).equals(Buffer.from(BODY)));
     assert.equal(existsSync(`${options.dest}.part`), false);
     assert.deepEqual(events.at(-1), [BODY.length, BODY.length]);
-    assert.ok(events.every(([done], i) => i === 0 || done >= events[i - 1][0]), 'progress never goes back');
+    assert.ok(
+      events.every(([done], i) => i === 0 || done >= events[i - 1][0]),
+      'progress never goes back',
+    );
     const again = await downloadVerified({ ...options, onProgress: undefined });
     assert.equal(again.cached, true);
     assert.equal(server.requests.length, 1);

@@ -16,7 +16,12 @@ export function randomInputs(count: number, seed: number): Float32Array {
   return x;
 }
 
-export async function runFeatures(model: string | Uint8Array, input: Float32Array, count: number, outputs = ['features']): Promise<Record<string, Float32Array>> {
+export async function runFeatures(
+  model: string | Uint8Array,
+  input: Float32Array,
+  count: number,
+  outputs = ['features'],
+): Promise<Record<string, Float32Array>> {
   const options: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 2, graphOptimizationLevel: 'all' };
   const session = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
   try {
@@ -33,7 +38,6 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
   return max;
 }
-
 
 /** Seeded random weights for every layer of MobileNetV2 (for tests that need the shapes, not a trained network). */
 export function randomWeights(seed: number, classes?: number): MobileNetV2Weights {

@@ -6,18 +6,18 @@ import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { calibrateRanges } from '../../src/model/builder/calibrate.js';
 import { buildMobileNetV2Onnx } from '../../src/model/builder/mobilenet-v2-graph.js';
-import {
-  buildMobileNetV2Int8Onnx,
-  FAITHFUL_FLOAT_LAYERS,
-  faithfulInt8Options,
-  quantizedTensors,
-} from '../../src/model/builder/mobilenet-v2-int8-graph.js';
+import { buildMobileNetV2Int8Onnx, FAITHFUL_FLOAT_LAYERS, faithfulInt8Options, quantizedTensors } from '../../src/model/builder/mobilenet-v2-int8-graph.js';
 import { randomInputs, randomWeights, tempDir } from './helpers.js';
 
 /** Ops of the graph onnxruntime actually runs (after its optimiser), counted by type. */
 async function optimisedOps(model: Uint8Array): Promise<{ ops: Record<string, number>; session: ort.InferenceSession }> {
   const path = join(tempDir('fruits-int8-'), 'optimised.onnx');
-  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, graphOptimizationLevel: 'all', optimizedModelFilePath: path, logSeverityLevel: 3 });
+  const session = await ort.InferenceSession.create(model, {
+    intraOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    optimizedModelFilePath: path,
+    logSeverityLevel: 3,
+  });
   const ops: Record<string, number> = {};
   for (const n of onnxProto.onnx.ModelProto.decode(readFileSync(path)).graph!.node!) ops[n.opType!] = (ops[n.opType!] ?? 0) + 1;
   return { ops, session };
@@ -43,7 +43,10 @@ describe('int8 MobileNetV2 graph (random weights, no shared assets)', async () =
     const pct = await calibrateRanges(fp32, input, 2, names.slice(0, 8), { method: 'percentile', percentile: 99 });
     for (const [name, r] of pct) {
       const full = ranges.get(name)!;
-      assert.ok(r.min >= full.min - 1e-6 && r.max <= full.max + 1e-6 && r.max > r.min, `${name}: percentile ${r.min}..${r.max} outside ${full.min}..${full.max}`);
+      assert.ok(
+        r.min >= full.min - 1e-6 && r.max <= full.max + 1e-6 && r.max > r.min,
+        `${name}: percentile ${r.min}..${r.max} outside ${full.min}..${full.max}`,
+      );
     }
   });
 

@@ -55,8 +55,14 @@ describe('Keras .h5 weights: reading and BatchNorm folding (synthetic weights, n
 
   test('a file that is not MobileNetV2 1.0 is refused with the layer that does not fit', async () => {
     const file = join(tmp(), 'broken.h5');
-    await writeKerasH5(file, randomWeights(1), { bn: 'identity', kernelOverride: { block_7_expand: { data: new Float32Array(64 * 10), shape: [1, 1, 64, 10] } } });
-    await assert.rejects(loadKerasH5Weights(file), (e: Error) => e instanceof KerasWeightsError && /block_7_expand: kernel has shape \[1,1,64,10\], expected \[1,1,64,384\]/.test(e.message));
+    await writeKerasH5(file, randomWeights(1), {
+      bn: 'identity',
+      kernelOverride: { block_7_expand: { data: new Float32Array(64 * 10), shape: [1, 1, 64, 10] } },
+    });
+    await assert.rejects(
+      loadKerasH5Weights(file),
+      (e: Error) => e instanceof KerasWeightsError && /block_7_expand: kernel has shape \[1,1,64,10\], expected \[1,1,64,384\]/.test(e.message),
+    );
     await assert.rejects(loadKerasH5Weights(join(tmp(), 'missing.h5')), KerasWeightsError);
   });
 });

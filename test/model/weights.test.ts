@@ -82,13 +82,16 @@ describe('weight layouts', () => {
     const C = 4;
     const dw1hwc = new Float32Array(H * W * C);
     const dwHwc1 = new Float32Array(H * W * C);
-    for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) for (let c = 0; c < C; c++) dw1hwc[(h * W + w) * C + c] = dwHwc1[(h * W + w) * C + c] = value(c, 0, h, w);
+    for (let h = 0; h < H; h++)
+      for (let w = 0; w < W; w++) for (let c = 0; c < C; c++) dw1hwc[(h * W + w) * C + c] = dwHwc1[(h * W + w) * C + c] = value(c, 0, h, w);
     const d1 = depthwise1hwcToC1hw(dw1hwc, [1, H, W, C]);
     const d2 = hwc1ToC1hw(dwHwc1, [H, W, C, 1]);
-    for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) {
-      assert.equal(d1[(c * H + h) * W + w], value(c, 0, h, w));
-      assert.equal(d2[(c * H + h) * W + w], value(c, 0, h, w));
-    }
+    for (let c = 0; c < C; c++)
+      for (let h = 0; h < H; h++)
+        for (let w = 0; w < W; w++) {
+          assert.equal(d1[(c * H + h) * W + w], value(c, 0, h, w));
+          assert.equal(d2[(c * H + h) * W + w], value(c, 0, h, w));
+        }
   });
 });
 

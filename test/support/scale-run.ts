@@ -29,7 +29,10 @@ export type SpawnCli = (args: string[], env: NodeJS.ProcessEnv, onLine?: (line: 
  * `perTar` images, WebDataset style: `<key>.png` + `<key>.cls` (the class name). Written directly (ustar headers,
  * PNG chunks), so a million images take seconds, not the minutes an encoder per image would.
  */
-export function writeTarInput(dir: string, options: { images: number; perTar: number; classes: number; size?: number }): { files: number; bytes: number; ms: number } {
+export function writeTarInput(
+  dir: string,
+  options: { images: number; perTar: number; classes: number; size?: number },
+): { files: number; bytes: number; ms: number } {
   const started = performance.now();
   const { images, perTar, classes, size = 16 } = options;
   mkdirSync(dir, { recursive: true });
@@ -252,9 +255,25 @@ export async function measuredRun(run: ScaleRun): Promise<RunFigures> {
   const stderr: string[] = [];
   const started = Date.now();
   const args = [
-    'extract', run.input, run.output, '--engine', 'bullmq', '--redis', run.redisUrl, '--detach',
-    '--model', run.model, '--shard-size', String(run.shardSize), '--batch-size', String(run.batchSize), '--pca-k', '8',
-    '--reduce-fan-in', String(run.fanIn), ...(run.enqueueBatch ? ['--enqueue-batch', String(run.enqueueBatch)] : []),
+    'extract',
+    run.input,
+    run.output,
+    '--engine',
+    'bullmq',
+    '--redis',
+    run.redisUrl,
+    '--detach',
+    '--model',
+    run.model,
+    '--shard-size',
+    String(run.shardSize),
+    '--batch-size',
+    String(run.batchSize),
+    '--pca-k',
+    '8',
+    '--reduce-fan-in',
+    String(run.fanIn),
+    ...(run.enqueueBatch ? ['--enqueue-batch', String(run.enqueueBatch)] : []),
   ];
   const coordinator = run.spawn(args, { FRUITS_METRICS_INTERVAL_MS: '0' }, (line, stream) => {
     if (stream === 'stderr') stderr.push(line);
@@ -279,7 +298,9 @@ export async function measuredRun(run: ScaleRun): Promise<RunFigures> {
     const done = featurized();
     if (run.log && done - reported >= Math.max(1, shards / 10)) {
       reported = done;
-      run.log(`${done}/${shards} shards featurized, ${((Date.now() - released) / 1000).toFixed(0)} s, Redis ${((memory.samples.at(-1)?.usedBytes ?? 0) / 1048576).toFixed(1)} MiB, load ${loadavg()[0].toFixed(1)}`);
+      run.log(
+        `${done}/${shards} shards featurized, ${((Date.now() - released) / 1000).toFixed(0)} s, Redis ${((memory.samples.at(-1)?.usedBytes ?? 0) / 1048576).toFixed(1)} MiB, load ${loadavg()[0].toFixed(1)}`,
+      );
     }
     const failed = run.workerLogs().find((l) => l.runId === runId && l.msg === 'job failed');
     if (failed) throw new Error(`a job of the run failed: ${JSON.stringify(failed)}`);
@@ -343,7 +364,8 @@ export function logTime(l: WorkerLog): number {
 
 export function engineOverhead(logs: WorkerLog[]): { perShardMs: number; featurizeSeconds: number; samples: number } {
   const byWorker = new Map<string, WorkerLog[]>();
-  for (const l of logs) if (l.msg === 'job started' || l.msg === 'shard featurized') byWorker.set(l.worker ?? '?', [...(byWorker.get(l.worker ?? '?') ?? []), l]);
+  for (const l of logs)
+    if (l.msg === 'job started' || l.msg === 'shard featurized') byWorker.set(l.worker ?? '?', [...(byWorker.get(l.worker ?? '?') ?? []), l]);
   const overheads: number[] = [];
   const seconds: number[] = [];
   for (const list of byWorker.values()) {

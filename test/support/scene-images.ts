@@ -1,10 +1,7 @@
 import { createImage, type RgbImage } from '../../src/images/scene/rgb-image.js';
 
 /** Test fixtures: a Fruits-360-like reference, a coloured disc on white (optionally with a white highlight). */
-export function discOnWhite(
-  colour: [number, number, number],
-  options: { size?: number; radius?: number; highlight?: number; noise?: number } = {},
-): RgbImage {
+export function discOnWhite(colour: [number, number, number], options: { size?: number; radius?: number; highlight?: number; noise?: number } = {}): RgbImage {
   const size = options.size ?? 100;
   const radius = options.radius ?? 32;
   const img = createImage(size, size);

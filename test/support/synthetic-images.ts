@@ -15,10 +15,7 @@ const PALETTE: [number, number, number][] = [
  * One folder per class of small JPEGs, Fruits-360 style (white background, one coloured blob per image with
  * jittered position and size), deterministic for a given seed. Returns the relative paths written.
  */
-export async function writeImageFolder(
-  root: string,
-  options: { classes?: number; perClass?: number; size?: number; seed?: number } = {},
-): Promise<string[]> {
+export async function writeImageFolder(root: string, options: { classes?: number; perClass?: number; size?: number; seed?: number } = {}): Promise<string[]> {
   const { classes = 3, perClass = 6, size = 100, seed = 1 } = options;
   let state = seed;
   const random = () => {
@@ -46,7 +43,12 @@ export async function writeImageFolder(
         }
       }
       const name = `${folder}/${i}_${size}.jpg`;
-      writeFileSync(join(root, name), await sharp(pixels, { raw: { width: size, height: size, channels: 3 } }).jpeg({ quality: 90 }).toBuffer());
+      writeFileSync(
+        join(root, name),
+        await sharp(pixels, { raw: { width: size, height: size, channels: 3 } })
+          .jpeg({ quality: 90 })
+          .toBuffer(),
+      );
       written.push(name);
     }
   }

@@ -71,11 +71,7 @@ export class FruitsTask extends Construct {
       description: `${props.name} ${props.role} tasks`,
       allowAllOutbound: false,
     });
-    this.securityGroup.addEgressRule(
-      ec2.Peer.anyIpv4(),
-      ec2.Port.tcp(443),
-      'HTTPS: S3, ECR, CloudWatch Logs, Secrets Manager, model download',
-    );
+    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS: S3, ECR, CloudWatch Logs, Secrets Manager, model download');
 
     const fargate = props.compatibility === 'fargate';
     this.taskDefinition = fargate
@@ -154,7 +150,9 @@ const RETENTION: Record<number, logs.RetentionDays> = Object.fromEntries(
 /** CloudWatch accepts only some retention periods (1, 3, 5, 7, 14, 30, …): take the next one up. */
 export function retentionDays(days: number): logs.RetentionDays {
   if (RETENTION[days] !== undefined) return RETENTION[days];
-  const allowed = Object.keys(RETENTION).map(Number).sort((a, b) => a - b);
+  const allowed = Object.keys(RETENTION)
+    .map(Number)
+    .sort((a, b) => a - b);
   const next = allowed.find((d) => d >= days) ?? allowed[allowed.length - 1];
   return RETENTION[next];
 }

@@ -152,9 +152,7 @@ export class WorkerService extends Construct {
         ...common,
         taskDefinition: this.task.taskDefinition,
         assignPublicIp: props.assignPublicIp,
-        capacityProviderStrategies: [
-          { capacityProvider: props.capacity === 'fargate-spot' ? 'FARGATE_SPOT' : 'FARGATE', weight: 1 },
-        ],
+        capacityProviderStrategies: [{ capacityProvider: props.capacity === 'fargate-spot' ? 'FARGATE_SPOT' : 'FARGATE', weight: 1 }],
       });
     }
 

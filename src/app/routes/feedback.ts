@@ -62,7 +62,9 @@ export function registerFeedback(app: OpenAPIHono, options: AppOptions, store: F
   const classes = new Set(options.identifier.classes);
   const schema = z.object({
     ...correctionFields,
-    correctClass: correctionFields.correctClass.refine((v) => classes.has(v) || v === 'other', { message: 'must be one of the classes of GET /api/fruits, or "other"' }),
+    correctClass: correctionFields.correctClass.refine((v) => classes.has(v) || v === 'other', {
+      message: 'must be one of the classes of GET /api/fruits, or "other"',
+    }),
   });
   app.post('/api/feedback', limit, async (c) => {
     const { photo, fields } = await readUpload(c.req.raw, options.maxUploadBytes, { incoming: incomingOf(c) });
@@ -75,7 +77,9 @@ export function registerFeedback(app: OpenAPIHono, options: AppOptions, store: F
     const existing = await store.find(sha256);
     if (existing) {
       return c.json(
-        { id: existing.id, duplicate: true as const, stored: { photo: `${existing.stem}.jpg`, record: `${existing.stem}.json` } } satisfies z.input<typeof feedbackDuplicateSchema>,
+        { id: existing.id, duplicate: true as const, stored: { photo: `${existing.stem}.jpg`, record: `${existing.stem}.json` } } satisfies z.input<
+          typeof feedbackDuplicateSchema
+        >,
         200,
       );
     }
@@ -89,7 +93,10 @@ export function registerFeedback(app: OpenAPIHono, options: AppOptions, store: F
 
     const receivedAt = new Date();
     const id = randomBytes(4).toString('hex');
-    const stem = `feedback/${receivedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${id}`;
+    const stem = `feedback/${receivedAt
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z')}-${id}`;
     const record = {
       format: 'fruits-feedback/1',
       id,

@@ -72,7 +72,12 @@ export function registerIdentify(app: OpenAPIHono, options: AppOptions): void {
   const admit = createMiddleware(async (_c, next) => {
     // The identifier's own count too: a request that timed out here may still hold its place there.
     if (admitted >= limit || options.identifier.pending >= limit) {
-      const busy = new HttpError(503, 'busy', `${Math.max(admitted, options.identifier.pending)} photos are already being identified; try again in a few seconds`, { 'Retry-After': '2', Connection: 'close' });
+      const busy = new HttpError(
+        503,
+        'busy',
+        `${Math.max(admitted, options.identifier.pending)} photos are already being identified; try again in a few seconds`,
+        { 'Retry-After': '2', Connection: 'close' },
+      );
       await hold.wait();
       throw busy;
     }
@@ -99,7 +104,9 @@ export function registerIdentify(app: OpenAPIHono, options: AppOptions): void {
     options.requestTimeoutMs,
     () =>
       new HTTPException(503, {
-        cause: new HttpError(503, 'timeout', `no answer within ${Math.round(options.requestTimeoutMs / 1000)} s: the server is overloaded; try again`, { 'Retry-After': '5' }),
+        cause: new HttpError(503, 'timeout', `no answer within ${Math.round(options.requestTimeoutMs / 1000)} s: the server is overloaded; try again`, {
+          'Retry-After': '5',
+        }),
       }),
   );
   app.post('/api/identify', admit, read, answerInTime, async (c) => {

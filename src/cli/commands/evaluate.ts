@@ -116,7 +116,7 @@ export function formatReport(cv: CrossValidation, photos: (PhotoEvaluation & { d
   const pca = cv.results.find((r) => r.space === 'pca');
   const full = cv.results.find((r) => r.space === 'full');
   if (pca && full) {
-    const d = (a: number, b: number) => `${((a - b) * 100 >= 0 ? '+' : '')}${((a - b) * 100).toFixed(2)}`;
+    const d = (a: number, b: number) => `${(a - b) * 100 >= 0 ? '+' : ''}${((a - b) * 100).toFixed(2)}`;
     lines.push(`  PCA − full (points)     ${d(pca.knn.top1, full.knn.top1).padStart(6)}                 ${d(pca.probe.top1, full.probe.top1).padStart(6)}`);
   }
   lines.push('');
@@ -124,13 +124,17 @@ export function formatReport(cv: CrossValidation, photos: (PhotoEvaluation & { d
   for (const p of cv.confusedPairs) lines.push(`  ${String(p.count).padStart(4)}  ${p.a} ↔ ${p.b}`);
   if (photos) {
     lines.push('');
-    lines.push(`real photos (${photos.photos} in ${photos.dir}${photos.errors ? `, ${photos.errors} unreadable` : ''}): a hit is an answer among the photo's candidate classes`);
+    lines.push(
+      `real photos (${photos.photos} in ${photos.dir}${photos.errors ? `, ${photos.errors} unreadable` : ''}): a hit is an answer among the photo's candidate classes`,
+    );
     lines.push(`                      top-1    top-5`);
     lines.push(`  probe               ${pct(photos.probe.top1)}  ${pct(photos.probe.top5)}`);
     lines.push(`  kNN                 ${pct(photos.knn.top1)}  ${pct(photos.knn.top5)}`);
     const s = photos.singleFruitType;
     lines.push(`  single-fruit photos (${s.photos}): probe ${pct(s.probe.top1)} / ${pct(s.probe.top5)}, kNN ${pct(s.knn.top1)} / ${pct(s.knn.top5)}`);
-    lines.push(`  served (${photos.served.classifier === 'scene' ? 'scene classifier on the photo views' : 'probe'}) ${pct(photos.served.top1)}  ${pct(photos.served.top5)}`);
+    lines.push(
+      `  served (${photos.served.classifier === 'scene' ? 'scene classifier on the photo views' : 'probe'}) ${pct(photos.served.top1)}  ${pct(photos.served.top5)}`,
+    );
     lines.push(`  answered without "not sure": ${photos.confident} of ${photos.photos}, ${photos.confidentCorrect} of them right`);
     for (const o of photos.outcomes) {
       const hit = (list: string[]) => (o.candidates.includes(list[0]) ? 'top-1' : list.some((c) => o.candidates.includes(c)) ? 'top-5' : 'miss ');

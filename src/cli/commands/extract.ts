@@ -128,7 +128,9 @@ export const extractCommand: Command = {
     if (values.engine !== 'local' && values.engine !== 'bullmq') throw new UsageError(`--engine must be local or bullmq, not "${values.engine}"`);
     const distributed = values.engine === 'bullmq' ? BullmqCoordinatorOptions.parse(values, positionals) : undefined;
     if (!distributed && positionals.length !== 2) throw new UsageError('expected <input> and <output>');
-    const bullmqOnly = (['redis', 'detach', 'attempts', 'backoff-ms', 'run-id', 'redis-timeout', 'reduce-fan-in', 'enqueue-batch'] as const).filter((o) => values[o] !== undefined && values[o] !== false);
+    const bullmqOnly = (['redis', 'detach', 'attempts', 'backoff-ms', 'run-id', 'redis-timeout', 'reduce-fan-in', 'enqueue-batch'] as const).filter(
+      (o) => values[o] !== undefined && values[o] !== false,
+    );
     if (!distributed && bullmqOnly.length > 0) throw new UsageError(`--${bullmqOnly[0]} needs --engine bullmq`);
     let [inputUri, outputUri] = positionals;
     if (values.resume && values.overwrite) throw new UsageError('--resume and --overwrite exclude each other');
@@ -139,9 +141,7 @@ export const extractCommand: Command = {
       ...DEFAULT_RUN_OPTIONS,
       shardSize: intOption('shard-size', values['shard-size'], DEFAULT_RUN_OPTIONS.shardSize),
       batchSize: intOption('batch-size', values['batch-size'], DEFAULT_RUN_OPTIONS.batchSize),
-      pca: values['pca-k']
-        ? { k: intOption('pca-k', values['pca-k'], 0) }
-        : { variance: fractionOption('pca-variance', values['pca-variance']) ?? 0.95 },
+      pca: values['pca-k'] ? { k: intOption('pca-k', values['pca-k'], 0) } : { variance: fractionOption('pca-variance', values['pca-variance']) ?? 0.95 },
       glob: values.glob,
       labelFrom,
       maxPixels: intOption('max-pixels', values['max-pixels'], DEFAULT_RUN_OPTIONS.maxPixels),
@@ -339,7 +339,8 @@ function installInterrupt(controller: AbortController, quiet: boolean): void {
 /** `--reduce-fan-in`: a power of two from 2 to 2^20 (the merge order, and so the PCA's bits, depends on the tree). */
 function fanInOption(text: string | undefined): number {
   const n = intOption('reduce-fan-in', text, DEFAULT_QUEUE_LAYOUT.fanIn);
-  if (!isPowerOfTwo(n) || n < 2 || n > MAX_REDUCE_FAN_IN) throw new UsageError(`--reduce-fan-in must be a power of two from 2 to ${MAX_REDUCE_FAN_IN}, not ${text}`);
+  if (!isPowerOfTwo(n) || n < 2 || n > MAX_REDUCE_FAN_IN)
+    throw new UsageError(`--reduce-fan-in must be a power of two from 2 to ${MAX_REDUCE_FAN_IN}, not ${text}`);
   return n;
 }
 

@@ -137,8 +137,26 @@ function capitalise(text: string): string {
 }
 
 const NUTRIENTS: Record<'en' | 'fr', Record<string, [string, string]>> = {
-  en: { energyKcal: ['energy', 'kcal'], waterG: ['water', 'g'], carbohydrateG: ['carbohydrate', 'g'], sugarsG: ['sugars', 'g'], fiberG: ['fibre', 'g'], proteinG: ['protein', 'g'], fatG: ['fat', 'g'], vitaminCMg: ['vitamin C', 'mg'] },
-  fr: { energyKcal: ['énergie', 'kcal'], waterG: ['eau', 'g'], carbohydrateG: ['glucides', 'g'], sugarsG: ['sucres', 'g'], fiberG: ['fibres', 'g'], proteinG: ['protéines', 'g'], fatG: ['lipides', 'g'], vitaminCMg: ['vitamine C', 'mg'] },
+  en: {
+    energyKcal: ['energy', 'kcal'],
+    waterG: ['water', 'g'],
+    carbohydrateG: ['carbohydrate', 'g'],
+    sugarsG: ['sugars', 'g'],
+    fiberG: ['fibre', 'g'],
+    proteinG: ['protein', 'g'],
+    fatG: ['fat', 'g'],
+    vitaminCMg: ['vitamin C', 'mg'],
+  },
+  fr: {
+    energyKcal: ['énergie', 'kcal'],
+    waterG: ['eau', 'g'],
+    carbohydrateG: ['glucides', 'g'],
+    sugarsG: ['sucres', 'g'],
+    fiberG: ['fibres', 'g'],
+    proteinG: ['protéines', 'g'],
+    fatG: ['lipides', 'g'],
+    vitaminCMg: ['vitamine C', 'mg'],
+  },
 };
 
 const MONTHS = {

@@ -11,4 +11,15 @@ import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';
 
 /** Every subcommand, in the order `fruits --help` lists them. */
-export const commands: Command[] = [extractCommand, workerCommand, statusCommand, inspectCommand, packCommand, modelCommand, trainCommand, serveCommand, identifyCommand, evaluateCommand];
+export const commands: Command[] = [
+  extractCommand,
+  workerCommand,
+  statusCommand,
+  inspectCommand,
+  packCommand,
+  modelCommand,
+  trainCommand,
+  serveCommand,
+  identifyCommand,
+  evaluateCommand,
+];

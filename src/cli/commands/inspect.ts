@@ -43,7 +43,15 @@ export const inspectCommand: Command = {
     }
     if (status.state === 'incomplete') {
       const { plan, featurized, projected } = status;
-      const summary = { state: 'incomplete', runId: plan.spec.runId, input: plan.spec.input, images: plan.images, shards: plan.shards.length, featurized, projected };
+      const summary = {
+        state: 'incomplete',
+        runId: plan.spec.runId,
+        input: plan.spec.input,
+        images: plan.images,
+        shards: plan.shards.length,
+        featurized,
+        projected,
+      };
       if (values.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
       else
         process.stdout.write(

@@ -6,14 +6,7 @@ import { readSidecar, sidecarPath, type ModelSidecar } from '../../model/builder
 import { describeChecks, findReferenceInput, verifyModel, type VerificationReport } from '../../model/builder/verify.js';
 import { knownModelByFile } from '../../model/known-models.js';
 import { locateModel, modelCacheDir, type LocatedModel } from '../../model/locate.js';
-import {
-  BUILT_MODEL_FILE,
-  fetchModel,
-  findBuiltModel,
-  KERAS_WEIGHTS_FULL,
-  KERAS_WEIGHTS_NO_TOP,
-  weightsBaseUrl,
-} from '../../model/provision/index.js';
+import { BUILT_MODEL_FILE, fetchModel, findBuiltModel, KERAS_WEIGHTS_FULL, KERAS_WEIGHTS_NO_TOP, weightsBaseUrl } from '../../model/provision/index.js';
 import { sha256File } from '../../model/sha256.js';
 import { UsageError, type Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
@@ -168,7 +161,9 @@ async function info(argv: string[]): Promise<number> {
   } else {
     const located = locateModel({}) ?? (await findBuiltModel().then((b) => (b ? ({ path: b.path, source: 'cache' } as const) : undefined)));
     if (!located) {
-      process.stderr.write(`fruits model info: no model found (no --model, FRUITS_MODEL, FRUITS_MODEL_DIR, nothing in ${modelCacheDir()}). Run \`fruits model fetch\`.\n`);
+      process.stderr.write(
+        `fruits model info: no model found (no --model, FRUITS_MODEL, FRUITS_MODEL_DIR, nothing in ${modelCacheDir()}). Run \`fruits model fetch\`.\n`,
+      );
       return EXIT.model;
     }
     path = located.path;
@@ -178,11 +173,17 @@ async function info(argv: string[]): Promise<number> {
   const sha256 = await sha256File(path);
   const problems: string[] = [];
   const knownModel = knownModelByFile(basename(path));
-  const known = knownModel && { file: knownModel.file, description: knownModel.description, pinnedSha256: knownModel.sha256, matches: knownModel.sha256 === sha256 };
+  const known = knownModel && {
+    file: knownModel.file,
+    description: knownModel.description,
+    pinnedSha256: knownModel.sha256,
+    matches: knownModel.sha256 === sha256,
+  };
   if (known && !known.matches) problems.push(`sha256 differs from the pinned ${known.pinnedSha256} of ${known.file}`);
   const rawSidecar = readSidecar(path);
   const sidecar = rawSidecar && { ...rawSidecar, matchesFile: rawSidecar.model.sha256 === sha256 };
-  if (sidecar && !sidecar.matchesFile) problems.push(`sha256 differs from the ${sidecar.model.sha256} its sidecar records: the file changed after it was built`);
+  if (sidecar && !sidecar.matchesFile)
+    problems.push(`sha256 differs from the ${sidecar.model.sha256} its sidecar records: the file changed after it was built`);
   let verification: VerificationReport | undefined;
   try {
     verification = await verifyModel(path, { referenceInput: findReferenceInput() });
@@ -209,7 +210,13 @@ function pipelineContractProblem(report: VerificationReport): string | undefined
   const [input, ...others] = report.inputs;
   const features = report.outputs.find((o) => o.name === 'features') ?? report.outputs[0];
   const nchw =
-    input && others.length === 0 && input.type === 'float32' && input.shape.length === 4 && input.shape[1] === 3 && input.shape[2] === 224 && input.shape[3] === 224;
+    input &&
+    others.length === 0 &&
+    input.type === 'float32' &&
+    input.shape.length === 4 &&
+    input.shape[1] === 3 &&
+    input.shape[2] === 224 &&
+    input.shape[3] === 224;
   const pooled = features && features.type === 'float32' && features.shape[features.shape.length - 1] === 1280;
   return nchw && pooled ? undefined : report.contract.problem;
 }
@@ -238,7 +245,10 @@ function formatInfo(r: ModelInfoReport): string {
     row('prep', s.preprocessing);
     row('verified', `at build time (${s.verification.checkedAt}): ${describeChecks(s.verification).join('; ')}`);
   } else if (r.known) {
-    row('known as', `${r.known.file}: ${r.known.description}; sha256 ${r.known.matches ? 'matches the pinned value' : `DIFFERS from the pinned ${r.known.pinnedSha256}`}`);
+    row(
+      'known as',
+      `${r.known.file}: ${r.known.description}; sha256 ${r.known.matches ? 'matches the pinned value' : `DIFFERS from the pinned ${r.known.pinnedSha256}`}`,
+    );
   } else {
     row('origin', 'unknown (no sidecar, not a known model file)');
   }
@@ -246,4 +256,3 @@ function formatInfo(r: ModelInfoReport): string {
   row('status', r.problems.length === 0 ? 'OK' : `PROBLEMS: ${r.problems.join('; ')}`);
   return `${lines.join('\n')}\n`;
 }
-

@@ -48,8 +48,10 @@ export const packCommand: Command = {
       },
     });
     if (positionals.length !== 2) throw new UsageError('expected <input> and <output>');
-    if (values.format !== 'tar' && values.format !== 'parquet') throw new UsageError(`--format must be tar or parquet${values.format ? `, not "${values.format}"` : ''}`);
-    if (values.prefix !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$/.test(values.prefix)) throw new UsageError(`--prefix must be a plain file name, not "${values.prefix}"`);
+    if (values.format !== 'tar' && values.format !== 'parquet')
+      throw new UsageError(`--format must be tar or parquet${values.format ? `, not "${values.format}"` : ''}`);
+    if (values.prefix !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$/.test(values.prefix))
+      throw new UsageError(`--prefix must be a plain file name, not "${values.prefix}"`);
     let labelFrom;
     try {
       labelFrom = parseLabelRule(values['label-from'] ?? 'parent');

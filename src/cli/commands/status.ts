@@ -58,7 +58,8 @@ export const statusCommand: Command = {
     let lastError = '';
     queue.on('error', (error: Error) => (lastError = error.message));
     try {
-      const unreachable = (why: string, cause?: unknown) => new RedisUnreachableError(`cannot reach Redis at ${redis.redacted}${why ? `: ${why}` : ''}`, { cause });
+      const unreachable = (why: string, cause?: unknown) =>
+        new RedisUnreachableError(`cannot reach Redis at ${redis.redacted}${why ? `: ${why}` : ''}`, { cause });
       await Promise.race([
         queue.waitUntilReady().catch((error: Error) => {
           throw unreachable(error.message, error);
@@ -116,7 +117,8 @@ function formatReport(report: QueueReport): string {
       `delayed ${c.delayed ?? 0}, waiting-children ${c['waiting-children'] ?? 0}, failed ${c.failed ?? 0}, completed ${c.completed ?? 0}`,
     `workers    ${report.workers.length === 0 ? 'none connected' : `${report.workers.length}: ${report.workers.map((w) => `${w.name} (idle ${w.idleSeconds}s)`).join(', ')}`}`,
   ];
-  if (report.workers.length === 0 && report.pendingShards > 0) lines.push('           jobs are waiting and no worker is connected: start `fruits worker` on some machines');
+  if (report.workers.length === 0 && report.pendingShards > 0)
+    lines.push('           jobs are waiting and no worker is connected: start `fruits worker` on some machines');
   if (report.runs.length === 0) lines.push('runs       none recorded');
   for (const run of report.runs) lines.push('', ...formatRun(run));
   return `${lines.join('\n')}\n`;

@@ -77,7 +77,8 @@ export class BullmqEngine implements Engine {
     } finally {
       await this.disconnect(connections);
     }
-    if (!record) throw new UnknownRunError(`no run ${runId} in the queue's records at ${this.options.redis.redacted}; resume it with <input> <output> --resume instead`);
+    if (!record)
+      throw new UnknownRunError(`no run ${runId} in the queue's records at ${this.options.redis.redacted}; resume it with <input> <output> --resume instead`);
     const output = openStorage(record.output);
     const stored = (await output.exists(layout.plan))
       ? (JSON.parse((await output.read(layout.plan)).toString()) as Plan).spec.options
@@ -122,11 +123,8 @@ export class BullmqEngine implements Engine {
     const metrics = sink && new EmfMetrics(queue, sink, this.options.metricsIntervalMs ?? DEFAULT_METRICS_INTERVAL_MS);
     // An outage is waited for (Redis commands wait for the reconnection), but not for ever: the watch fails the
     // run once Redis has been unreachable for the timeout. The queued work stays for the workers.
-    const outage = new OutageWatch(
-      this.options.redis.redacted,
-      this.redisTimeoutMs,
-      `fruits extract --resume ${plan.spec.runId} --engine bullmq`,
-      (line) => this.options.log?.(line),
+    const outage = new OutageWatch(this.options.redis.redacted, this.redisTimeoutMs, `fruits extract --resume ${plan.spec.runId} --engine bullmq`, (line) =>
+      this.options.log?.(line),
     );
     this.onRedisError = (error) => outage.error(error);
     const guard = new AbortController();
@@ -170,9 +168,12 @@ export class BullmqEngine implements Engine {
       this.onRedisError = undefined;
       hooks.signal?.removeEventListener('abort', onAbort);
       metrics?.stop();
-      await Promise.all([settleWithin(events.close(), 1000).then(async (closed) => {
-        if (!closed) await settleWithin(events.disconnect(), 1000);
-      }), this.disconnect(connections)]);
+      await Promise.all([
+        settleWithin(events.close(), 1000).then(async (closed) => {
+          if (!closed) await settleWithin(events.disconnect(), 1000);
+        }),
+        this.disconnect(connections),
+      ]);
     }
   }
 
@@ -192,12 +193,7 @@ export class BullmqEngine implements Engine {
     return scheduled;
   }
 
-  private async check(
-    { queue }: Connections,
-    plan: Plan,
-    output: Storage,
-    monitor: RunMonitor,
-  ): Promise<{ manifest?: Manifest; jobsMissing?: boolean }> {
+  private async check({ queue }: Connections, plan: Plan, output: Storage, monitor: RunMonitor): Promise<{ manifest?: Manifest; jobsMissing?: boolean }> {
     const { runId } = plan.spec;
     const [success, reduce, commit] = await Promise.all([
       output.exists(layout.success),
@@ -267,10 +263,21 @@ export class BullmqEngine implements Engine {
           new Promise((_, reject) => {
             refused = reject;
             timer = setTimeout(
-              () => reject(new RedisUnreachableError(`cannot reach Redis at ${redis} within ${formatSeconds(timeoutMs)}${lastError ? ` (last error: ${lastError})` : ''} (--redis-timeout)`)),
+              () =>
+                reject(
+                  new RedisUnreachableError(
+                    `cannot reach Redis at ${redis} within ${formatSeconds(timeoutMs)}${lastError ? ` (last error: ${lastError})` : ''} (--redis-timeout)`,
+                  ),
+                ),
               timeoutMs,
             );
-            progress = setInterval(() => this.options.log?.(`waiting for Redis at ${redis}: ${formatSeconds(Date.now() - started)} of ${formatSeconds(timeoutMs)}${lastError ? ` (${lastError})` : ''}`), 10_000);
+            progress = setInterval(
+              () =>
+                this.options.log?.(
+                  `waiting for Redis at ${redis}: ${formatSeconds(Date.now() - started)} of ${formatSeconds(timeoutMs)}${lastError ? ` (${lastError})` : ''}`,
+                ),
+              10_000,
+            );
           }),
         ]),
         signal,

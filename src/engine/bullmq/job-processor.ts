@@ -132,7 +132,14 @@ export class JobProcessor {
   }
 
   /** An inner node of the tree reduce: at most fan-in inputs of the level below, merged into one file. */
-  private async merge(job: Job, token: string | undefined, run: RunHandle, level: number, node: number, fanIn: number): Promise<{ level: number; node: number; merged: number }> {
+  private async merge(
+    job: Job,
+    token: string | undefined,
+    run: RunHandle,
+    level: number,
+    node: number,
+    fanIn: number,
+  ): Promise<{ level: number; node: number; merged: number }> {
     const { output, runId } = run;
     const tree = this.tree(run, fanIn, level, node);
     if (await output.exists(layout.mergedMoments(level, node))) return { level, node, merged: 0 };
@@ -167,7 +174,9 @@ export class JobProcessor {
         throw new DelayedError();
       }
     }
-    throw new Error(`${what}: ${absent.length} input(s) missing (${absent.slice(0, 5).join(', ')}${absent.length > 5 ? ', …' : ''}); \`fruits extract … --resume\` queues them again`);
+    throw new Error(
+      `${what}: ${absent.length} input(s) missing (${absent.slice(0, 5).join(', ')}${absent.length > 5 ? ', …' : ''}); \`fruits extract … --resume\` queues them again`,
+    );
   }
 
   private async reduce(job: Job, token: string | undefined, run: RunHandle, fanIn: number | undefined): Promise<{ k: number; projectShards: number }> {
@@ -213,7 +222,10 @@ export class JobProcessor {
     });
     // The second flow (commit ← project shards) can only be added now: flows fan in, they do not chain.
     await this.scheduler.addProjectFlow(plan, output, projectShards, retryOf(job.opts));
-    this.log.info({ runId, stage: 'reduce', k, mergeMs: Math.round(timing.mergeMs), fitMs: Math.round(timing.fitMs), projectShards: projectShards.length }, 'pca fitted');
+    this.log.info(
+      { runId, stage: 'reduce', k, mergeMs: Math.round(timing.mergeMs), fitMs: Math.round(timing.fitMs), projectShards: projectShards.length },
+      'pca fitted',
+    );
     return { k, projectShards: projectShards.length };
   }
 
@@ -253,7 +265,10 @@ export class JobProcessor {
         projectMs: (job.processedOn ?? Date.now()) - job.timestamp,
       },
     });
-    this.log.info({ runId, stage: 'commit', images: manifest.counts.features, errors: manifest.counts.errors, seconds: round(manifest.timings.totalMs / 1000) }, 'run committed');
+    this.log.info(
+      { runId, stage: 'commit', images: manifest.counts.features, errors: manifest.counts.errors, seconds: round(manifest.timings.totalMs / 1000) },
+      'run committed',
+    );
     await this.runs.finish(runId);
     return { runId, counts: manifest.counts };
   }

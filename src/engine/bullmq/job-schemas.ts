@@ -15,12 +15,7 @@ const runId = z.string().regex(RUN_ID_PATTERN, 'must be letters, digits, _ or - 
 
 const shardJob = z.strictObject({ runId, output: storageUri, shard: z.number().int().min(0).max(100_000_000) });
 /** A power of two: the tree's shape, and so the merge order, depends on it (MomentsFold). */
-const fanIn = z
-  .number()
-  .int()
-  .min(2)
-  .max(MAX_REDUCE_FAN_IN)
-  .refine(isPowerOfTwo, 'must be a power of two');
+const fanIn = z.number().int().min(2).max(MAX_REDUCE_FAN_IN).refine(isPowerOfTwo, 'must be a power of two');
 /** `fanIn` on the reduce: the root of a tree of that fan-in; absent (jobs queued before the tree), every shard's moments. */
 const runJob = z.strictObject({ runId, output: storageUri, fanIn: fanIn.optional() });
 const mergeJob = z.strictObject({ runId, output: storageUri, level: z.number().int().min(1).max(64), node: z.number().int().min(0).max(100_000_000), fanIn });
@@ -31,10 +26,7 @@ export type RunJobData = z.infer<typeof runJob>;
 export type MergeJobData = z.infer<typeof mergeJob>;
 export type JobData = ShardJobData | RunJobData | MergeJobData;
 
-export type ParsedJob =
-  | ({ name: 'featurize' | 'project' } & ShardJobData)
-  | ({ name: 'reduce' | 'commit' } & RunJobData)
-  | ({ name: 'merge' } & MergeJobData);
+export type ParsedJob = ({ name: 'featurize' | 'project' } & ShardJobData) | ({ name: 'reduce' | 'commit' } & RunJobData) | ({ name: 'merge' } & MergeJobData);
 
 /** Validates a job before a worker acts on it; anything else is an InvalidJobError, failed without retries. */
 export function parseJob(name: string, data: unknown): ParsedJob {
@@ -83,7 +75,12 @@ export function parsePlan(text: string, where: string): Plan {
   }
   const parsed = planSchema.safeParse(json);
   if (!parsed.success) {
-    throw new InvalidJobError(`${where} is not a fruits plan: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ').slice(0, 400)}`);
+    throw new InvalidJobError(
+      `${where} is not a fruits plan: ${parsed.error.issues
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; ')
+        .slice(0, 400)}`,
+    );
   }
   const plan = parsed.data as unknown as Plan;
   plan.shards.forEach((s, i) => {

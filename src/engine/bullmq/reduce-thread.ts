@@ -9,7 +9,17 @@ const task = workerData as ReduceTask;
 let outcome: ReduceOutcome;
 try {
   const output = openStorage(task.output);
-  const reduced = await reducePca(output, task.spec, new MomentsMerge(output, task.inputs.map((_, i) => i), task.dim, (i) => task.inputs[i]), task.threads);
+  const reduced = await reducePca(
+    output,
+    task.spec,
+    new MomentsMerge(
+      output,
+      task.inputs.map((_, i) => i),
+      task.dim,
+      (i) => task.inputs[i],
+    ),
+    task.threads,
+  );
   outcome = { ok: true, k: reduced.model.k, mergeMs: reduced.mergeMs, fitMs: reduced.fitMs };
 } catch (error) {
   outcome = { ok: false, error: toWire(error) };

@@ -143,7 +143,10 @@ export class RunCache {
     handle.context = handle.projection = undefined;
     await Promise.all([
       context?.then(closeStageContext, () => {}),
-      projection?.then((p) => p.close(), () => {}),
+      projection?.then(
+        (p) => p.close(),
+        () => {},
+      ),
     ]);
   }
 }

@@ -40,7 +40,10 @@ export class RunMonitor {
         this.enter('featurize', scheduled.shards);
       } else if (scheduled.stage === 'project') {
         this.enter('featurize', []);
-        this.enter('pca', this.plan.shards.map((s) => s.index));
+        this.enter(
+          'pca',
+          this.plan.shards.map((s) => s.index),
+        );
         this.projectShards = scheduled.shards;
         this.enter('project', scheduled.shards);
       }
@@ -75,7 +78,11 @@ export class RunMonitor {
     if (this.stage !== undefined && ORDER[to] <= ORDER[this.stage]) return;
     this.settle();
     if (to === 'pca' || to === 'project' || to === 'commit') {
-      if (this.stage === 'featurize') this.enter('pca', this.plan.shards.map((s) => s.index));
+      if (this.stage === 'featurize')
+        this.enter(
+          'pca',
+          this.plan.shards.map((s) => s.index),
+        );
       if (to === 'project' || to === 'commit') {
         if (this.stage === 'pca') {
           // The reduce recorded which shards it queued for projection; a missing record means it is older
@@ -86,7 +93,10 @@ export class RunMonitor {
         }
         if (to === 'commit') {
           this.settle();
-          this.enter('commit', this.plan.shards.map((s) => s.index));
+          this.enter(
+            'commit',
+            this.plan.shards.map((s) => s.index),
+          );
         }
       }
     }
@@ -123,7 +133,8 @@ export class RunMonitor {
     if (this.stage !== 'featurize' && this.stage !== 'project') return;
     const shards = this.stage === 'featurize' ? this.featurizeShards : this.projectShards;
     const idOf = (s: number) => `${this.plan.spec.runId}.${this.stage}.${s}`;
-    for (const s of shards) if ((this.counted.get(idOf(s))?.images ?? 0) < (this.plan.shards[s]?.keys.length ?? 0)) this.finishShard(this.stage, idOf(s), s, undefined);
+    for (const s of shards)
+      if ((this.counted.get(idOf(s))?.images ?? 0) < (this.plan.shards[s]?.keys.length ?? 0)) this.finishShard(this.stage, idOf(s), s, undefined);
   }
 
   private serial(task: () => Promise<void>): Promise<void> {

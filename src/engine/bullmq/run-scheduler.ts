@@ -77,7 +77,9 @@ export class RunScheduler {
     const needed: Set<number>[] = [new Set()];
     for (let level = 1; level < tree.height; level++) {
       const nodes = Array.from({ length: tree.widths[level] }, (_, n) => n);
-      const exists = await mapLimited(nodes, READ_CONCURRENCY, (n) => (stale[level].has(n) ? Promise.resolve(false) : output.exists(layout.mergedMoments(level, n))));
+      const exists = await mapLimited(nodes, READ_CONCURRENCY, (n) =>
+        stale[level].has(n) ? Promise.resolve(false) : output.exists(layout.mergedMoments(level, n)),
+      );
       needed.push(new Set(nodes.filter((n) => !exists[n])));
     }
     const isNeeded = (level: number, node: number) => (level === 0 ? todo.has(node) : level === tree.height || needed[level].has(node));
@@ -118,7 +120,12 @@ export class RunScheduler {
    * the chain of its ancestors not queued yet; a node with more shard children than that (a flat reduce) gets
    * them in chunks. Returns the number of transactions.
    */
-  private async addTree(tree: ReduceTree, isNeeded: (level: number, node: number) => boolean, job: (level: number, node: number) => FlowJob, output: Storage): Promise<number> {
+  private async addTree(
+    tree: ReduceTree,
+    isNeeded: (level: number, node: number) => boolean,
+    job: (level: number, node: number) => FlowJob,
+    output: Storage,
+  ): Promise<number> {
     const batch = Math.max(1, this.layout.enqueueBatch);
     // The highest level whose whole subtree fits one transaction.
     let batchLevel = 0;

@@ -63,8 +63,7 @@ export class ShardWorker {
     const flows = new FlowProducer({ connection, prefix: QUEUE_PREFIX });
     queue.on('error', warn);
     flows.on('error', warn);
-    const policy =
-      options.allow instanceof AccessPolicy ? options.allow : AccessPolicy.resolve(options.allow, undefined, process.cwd());
+    const policy = options.allow instanceof AccessPolicy ? options.allow : AccessPolicy.resolve(options.allow, undefined, process.cwd());
     const threads = options.threads ?? 1;
     const runs = new RunCache({ policy, broadcast: new ModelBroadcast(options.modelCacheDir), threads });
     const processor = new JobProcessor(runs, new RunScheduler(queue, flows), log, {
@@ -114,7 +113,11 @@ export class ShardWorker {
       },
       'worker started',
     );
-    if (policy.anyLocalPath) log.warn({ allow: policy.allowed }, 'accepting jobs that read and write ANY local path (--allow /): anyone who can write to the queue can make this worker read any file it can');
+    if (policy.anyLocalPath)
+      log.warn(
+        { allow: policy.allowed },
+        'accepting jobs that read and write ANY local path (--allow /): anyone who can write to the queue can make this worker read any file it can',
+      );
     return new ShardWorker(name, worker, queue, flows, runs, metrics, log, inHand);
   }
 

@@ -89,7 +89,13 @@ export class LocalEngine implements Engine {
       const byIndex = new Map(plan.shards.map((s) => [s.index, s]));
       // The main thread is idle while the pool featurizes: it merges each shard's moments as soon as the shard
       // is done, so the reduce after the last one only fits. No PCA model kept means the merge will be needed.
-      const merge = point.pca ? undefined : new MomentsMerge(output, plan.shards.map((s) => s.index), pool.model?.featureDim ?? FEATURE_DIM);
+      const merge = point.pca
+        ? undefined
+        : new MomentsMerge(
+            output,
+            plan.shards.map((s) => s.index),
+            pool.model?.featureDim ?? FEATURE_DIM,
+          );
       const pending = new Set(toFeaturize);
       for (const s of plan.shards) if (!pending.has(s.index)) merge?.add(s.index);
       emit({ type: 'stage', stage: 'featurize', shards: toFeaturize.length, images: sum(toFeaturize.map((i) => byIndex.get(i)!.keys.length)) });

@@ -5,7 +5,9 @@ import { createImage } from './rgb-image.js';
 import { createRng } from './rng.js';
 
 function stats(data: Uint8Array): { mean: number; std: number; minChannelMean: number } {
-  let s = 0, s2 = 0, m = 0;
+  let s = 0,
+    s2 = 0,
+    m = 0;
   for (let i = 0; i < data.length; i++) {
     s += data[i];
     s2 += data[i] * data[i];
@@ -43,7 +45,8 @@ test('backgroundFromPhoto: a crop of the photo at the asked size, deterministic 
   const expected = ((a.crop.x + a.crop.width / 2) / 639) * 255;
   assert.ok(Math.abs(stats(a.image.data).mean - expected) < 3, `mean ${stats(a.image.data).mean} vs ${expected}`);
   // The ramp's direction follows the flip.
-  const left = a.image.data[(112 * 224 + 5) * 3], right = a.image.data[(112 * 224 + 218) * 3];
+  const left = a.image.data[(112 * 224 + 5) * 3],
+    right = a.image.data[(112 * 224 + 218) * 3];
   assert.equal(left < right, !a.crop.flipX);
   assert.deepEqual(backgroundFromPhoto(photo, createRng(3), 224, 224), a.image);
   assert.notDeepEqual(backgroundFromPhoto(photo, createRng(4), 224, 224).data, a.image.data);

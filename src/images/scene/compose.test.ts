@@ -35,7 +35,9 @@ test('composeScene: the disc is pasted onto the background and none of its white
     const { x, y, scale } = params.copies[0];
     const radius = 32 * scale;
     assert.ok(red > 0.6 * Math.PI * radius * radius, `seed ${seed}: only ${red} red pixels for a disc of radius ${radius.toFixed(1)}`);
-    const ring: number[] = [], inner: number[] = [], outer: number[] = [];
+    const ring: number[] = [],
+      inner: number[] = [],
+      outer: number[] = [];
     for (let py = 0; py < 224; py++) {
       for (let px = 0; px < 224; px++) {
         const d = Math.hypot(px + 0.5 - x, py + 0.5 - y);
@@ -59,7 +61,11 @@ test('composeScene: with every effect on, near-white pixels never appear on a co
   const blue = uniform(224, BLUE);
   for (let seed = 100; seed < 140; seed++) {
     const { image } = composeScene([disc], blue, createRng(seed));
-    assert.equal(count(image, (r, g, b) => Math.min(r, g, b) > 230), 0, `seed ${seed}`);
+    assert.equal(
+      count(image, (r, g, b) => Math.min(r, g, b) > 230),
+      0,
+      `seed ${seed}`,
+    );
   }
 });
 
@@ -70,7 +76,9 @@ test('composeScene: same seed gives identical bytes and parameters, another seed
     const { image: bg } = proceduralBackground(rng, 224, 224);
     return composeScene(fruits, bg, rng);
   };
-  const a = run(7), b = run(7), c = run(8);
+  const a = run(7),
+    b = run(7),
+    c = run(8);
   assert.deepEqual(a.image.data, b.image.data);
   assert.deepEqual(a.params, b.params);
   assert.notDeepEqual(a.image.data, c.image.data);
@@ -79,7 +87,9 @@ test('composeScene: same seed gives identical bytes and parameters, another seed
 test('composeScene: parameters are JSON round-trippable and finite, with the JPEG quality in 40–95', () => {
   const fruits = [discOnWhite(RED)];
   const layouts = new Set<string>();
-  let shadows = 0, occlusions = 0, blurs = 0;
+  let shadows = 0,
+    occlusions = 0,
+    blurs = 0;
   for (let seed = 0; seed < 60; seed++) {
     const { params, jpegQuality } = randomScene(fruits, createRng(seed));
     const json = JSON.stringify(params);

@@ -93,9 +93,13 @@ export const DEFAULT_SCENE_OPTIONS: SceneOptions = {
 };
 
 const OCCLUDER_COLOURS: [number, number, number][] = [
-  [70, 110, 45], [40, 80, 35], // leaves
-  [225, 180, 150], [190, 140, 110], [120, 80, 60], // hands
-  [30, 30, 32], [150, 110, 70], // dark object, basket
+  [70, 110, 45],
+  [40, 80, 35], // leaves
+  [225, 180, 150],
+  [190, 140, 110],
+  [120, 80, 60], // hands
+  [30, 30, 32],
+  [150, 110, 70], // dark object, basket
 ];
 
 /**
@@ -187,12 +191,7 @@ export function composeScene(
   return { image, params, jpegQuality };
 }
 
-function drawCopies(
-  cuts: Cutout[],
-  rng: Rng,
-  size: number,
-  o: SceneOptions,
-): { layout: SceneParams['layout']; copies: CopyParams[]; edgeCrop: boolean } {
+function drawCopies(cuts: Cutout[], rng: Rng, size: number, o: SceneOptions): { layout: SceneParams['layout']; copies: CopyParams[]; edgeCrop: boolean } {
   const { single, several, pile } = o.layouts;
   const crate = o.layouts.crate ?? 0;
   const roll = rng.next() * (single + several + pile + crate);
@@ -241,7 +240,9 @@ function drawCopies(
       const r = (extent * size) / 2;
       copies.push(copy(extent, rng.range(r * 0.6, size - r * 0.6), rng.range(r * 0.6, size - r * 0.6)));
     }
-    edgeCrop = copies.some((c) => c.x < (c.extent * size) / 2 || c.y < (c.extent * size) / 2 || c.x > size - (c.extent * size) / 2 || c.y > size - (c.extent * size) / 2);
+    edgeCrop = copies.some(
+      (c) => c.x < (c.extent * size) / 2 || c.y < (c.extent * size) / 2 || c.x > size - (c.extent * size) / 2 || c.y > size - (c.extent * size) / 2,
+    );
   } else if (layout === 'crate') {
     // A grid of n × n cells over the whole frame, one copy per cell, a little larger than its cell so that
     // neighbours touch and overlap, jittered, the outer ones cut by the frame edges; drawn top row first.
@@ -260,7 +261,8 @@ function drawCopies(
     const count = rng.int(3, 12);
     const base = rng.range(0.12, 0.3);
     const spread = base * size * Math.sqrt(count) * 0.38;
-    const cx = rng.range(0.3, 0.7) * size, cy = rng.range(0.3, 0.7) * size;
+    const cx = rng.range(0.3, 0.7) * size,
+      cy = rng.range(0.3, 0.7) * size;
     for (let i = 0; i < count; i++) {
       const extent = base * rng.range(0.85, 1.15);
       copies.push(copy(extent, cx + rng.normal() * spread, cy + rng.normal() * spread * 0.8));
@@ -286,37 +288,59 @@ function drawOcclusion(cuts: Cutout[], copies: CopyParams[], rng: Rng, size: num
     // A band whose inner edge crosses the fruit at `d` from its centre: it hides the part beyond, like a rim.
     const d = rng.range(0.1, 0.6) * r;
     const ry = rng.range(0.15, 0.5) * r;
-    const nx = Math.cos(angle), ny = Math.sin(angle);
+    const nx = Math.cos(angle),
+      ny = Math.sin(angle);
     return {
-      copy, fill, shape: 'band',
-      x: c.x + nx * (d + ry), y: c.y + ny * (d + ry),
-      rx: rng.range(1.5, 3) * r, ry, angle: angle + Math.PI / 2,
-      colour, offsetX, offsetY,
+      copy,
+      fill,
+      shape: 'band',
+      x: c.x + nx * (d + ry),
+      y: c.y + ny * (d + ry),
+      rx: rng.range(1.5, 3) * r,
+      ry,
+      angle: angle + Math.PI / 2,
+      colour,
+      offsetX,
+      offsetY,
     };
   }
   // An ellipse centred off the fruit's centre towards one side, so it hides a part and leaves most of it; one of
   // the surface's own look sits on the fruit's edge (a bite out of the outline), never inside it as a hole.
   const d = (fill === 'background' ? rng.range(0.85, 1.1) : rng.range(0.45, 0.85)) * r;
   return {
-    copy, fill, shape: 'ellipse',
-    x: c.x + Math.cos(angle) * d, y: c.y + Math.sin(angle) * d,
-    rx: rng.range(0.3, 0.6) * r, ry: rng.range(0.3, 0.6) * r, angle: 0,
-    colour, offsetX, offsetY,
+    copy,
+    fill,
+    shape: 'ellipse',
+    x: c.x + Math.cos(angle) * d,
+    y: c.y + Math.sin(angle) * d,
+    rx: rng.range(0.3, 0.6) * r,
+    ry: rng.range(0.3, 0.6) * r,
+    angle: 0,
+    colour,
+    offsetX,
+    offsetY,
   };
 }
 
 function paintOcclusion(canvas: Float32Array, background: RgbImage, o: OcclusionParams, size: number): void {
-  const ca = Math.cos(o.angle), sa = Math.sin(o.angle);
-  const ex = Math.abs(ca) * o.rx + Math.abs(sa) * o.ry + 1, ey = Math.abs(sa) * o.rx + Math.abs(ca) * o.ry + 1;
-  const x0 = Math.max(0, Math.floor(o.x - ex)), x1 = Math.min(size, Math.ceil(o.x + ex));
-  const y0 = Math.max(0, Math.floor(o.y - ey)), y1 = Math.min(size, Math.ceil(o.y + ey));
+  const ca = Math.cos(o.angle),
+    sa = Math.sin(o.angle);
+  const ex = Math.abs(ca) * o.rx + Math.abs(sa) * o.ry + 1,
+    ey = Math.abs(sa) * o.rx + Math.abs(ca) * o.ry + 1;
+  const x0 = Math.max(0, Math.floor(o.x - ex)),
+    x1 = Math.min(size, Math.ceil(o.x + ex));
+  const y0 = Math.max(0, Math.floor(o.y - ey)),
+    y1 = Math.min(size, Math.ceil(o.y + ey));
   const bg = background.data;
   for (let y = y0; y < y1; y++) {
     for (let x = x0; x < x1; x++) {
-      const px = x + 0.5 - o.x, py = y + 0.5 - o.y;
-      const dx = (px * ca + py * sa) / o.rx, dy = (py * ca - px * sa) / o.ry;
+      const px = x + 0.5 - o.x,
+        py = y + 0.5 - o.y;
+      const dx = (px * ca + py * sa) / o.rx,
+        dy = (py * ca - px * sa) / o.ry;
       // Distance inside the edge in pixels (roughly, for the ellipse), for a 1.5-pixel soft edge.
-      const inside = o.shape === 'ellipse' ? (1 - Math.sqrt(dx * dx + dy * dy)) * Math.min(o.rx, o.ry) : Math.min((1 - Math.abs(dx)) * o.rx, (1 - Math.abs(dy)) * o.ry);
+      const inside =
+        o.shape === 'ellipse' ? (1 - Math.sqrt(dx * dx + dy * dy)) * Math.min(o.rx, o.ry) : Math.min((1 - Math.abs(dx)) * o.rx, (1 - Math.abs(dy)) * o.ry);
       const a = inside <= 0 ? 0 : inside >= 1.5 ? 1 : inside / 1.5;
       if (a === 0) continue;
       const q = (y * size + x) * 3;
@@ -324,16 +348,22 @@ function paintOcclusion(canvas: Float32Array, background: RgbImage, o: Occlusion
       if (o.fill === 'colour' && o.colour) {
         [r, g, b] = o.colour;
         const k = 1 - 0.15 * (dx * dx + dy * dy); // a little shading, not a flat sticker
-        r *= k; g *= k; b *= k;
+        r *= k;
+        g *= k;
+        b *= k;
       } else {
-        let sx = x, sy = y, k = 1;
+        let sx = x,
+          sy = y,
+          k = 1;
         if (o.fill === 'texture') {
           sx = (((x + Math.round(o.offsetX)) % size) + size) % size;
           sy = (((y + Math.round(o.offsetY)) % size) + size) % size;
           k = 0.7;
         }
         const s = (sy * size + sx) * 3;
-        r = bg[s] * k; g = bg[s + 1] * k; b = bg[s + 2] * k;
+        r = bg[s] * k;
+        g = bg[s + 1] * k;
+        b = bg[s + 2] * k;
       }
       canvas[q] += a * (r - canvas[q]);
       canvas[q + 1] += a * (g - canvas[q + 1]);
@@ -345,7 +375,10 @@ function paintOcclusion(canvas: Float32Array, background: RgbImage, o: Occlusion
 /** canvas *= 1 - strength × coverage, coverage being a half-resolution map upsampled bilinearly. */
 function darken(canvas: Float32Array, size: number, coverage: Float32Array, hs: number, strength: number): void {
   // Only the rows and columns the shadow reaches.
-  let lx0 = hs, lx1 = -1, ly0 = hs, ly1 = -1;
+  let lx0 = hs,
+    lx1 = -1,
+    ly0 = hs,
+    ly1 = -1;
   for (let j = 0; j < hs; j++) {
     for (let i = 0; i < hs; i++) {
       if (coverage[j * hs + i] >= 0.004) {
@@ -357,9 +390,13 @@ function darken(canvas: Float32Array, size: number, coverage: Float32Array, hs: 
     }
   }
   if (lx1 < 0) return;
-  const x0 = Math.max(0, 2 * lx0 - 1), x1 = Math.min(size, 2 * lx1 + 3);
-  const y0 = Math.max(0, 2 * ly0 - 1), y1 = Math.min(size, 2 * ly1 + 3);
-  const xi = new Int32Array(size), xj = new Int32Array(size), xw = new Float32Array(size);
+  const x0 = Math.max(0, 2 * lx0 - 1),
+    x1 = Math.min(size, 2 * lx1 + 3);
+  const y0 = Math.max(0, 2 * ly0 - 1),
+    y1 = Math.min(size, 2 * ly1 + 3);
+  const xi = new Int32Array(size),
+    xj = new Int32Array(size),
+    xw = new Float32Array(size);
   for (let x = x0; x < x1; x++) {
     const u = Math.min(Math.max((x + 0.5) / 2 - 0.5, 0), hs - 1);
     xi[x] = Math.floor(u);
@@ -369,8 +406,10 @@ function darken(canvas: Float32Array, size: number, coverage: Float32Array, hs: 
   const row = new Float32Array(hs);
   for (let y = y0; y < y1; y++) {
     const v = Math.min(Math.max((y + 0.5) / 2 - 0.5, 0), hs - 1);
-    const j = Math.floor(v), wy = v - j;
-    const r0 = j * hs, r1 = Math.min(j + 1, hs - 1) * hs;
+    const j = Math.floor(v),
+      wy = v - j;
+    const r0 = j * hs,
+      r1 = Math.min(j + 1, hs - 1) * hs;
     for (let i = lx0 > 0 ? lx0 - 1 : 0; i <= lx1 + 1 && i < hs; i++) row[i] = coverage[r0 + i] + wy * (coverage[r1 + i] - coverage[r0 + i]);
     for (let x = x0, q = (y * size + x0) * 3; x < x1; x++, q += 3) {
       const c = row[xi[x]] + xw[x] * (row[xj[x]] - row[xi[x]]);

@@ -7,7 +7,9 @@ export async function jpegRoundTrip(img: RgbImage, quality: number): Promise<Rgb
   assertRgbImage(img, 'jpegRoundTrip');
   if (!(quality >= 1 && quality <= 100)) throw new RangeError(`jpeg quality must be in 1–100, got ${quality}`);
   const raw = { width: img.width, height: img.height, channels: 3 as const };
-  const jpeg = await sharp(img.data, { raw }).jpeg({ quality: Math.round(quality), chromaSubsampling: '4:2:0' }).toBuffer();
+  const jpeg = await sharp(img.data, { raw })
+    .jpeg({ quality: Math.round(quality), chromaSubsampling: '4:2:0' })
+    .toBuffer();
   // The WebAssembly libjpeg-turbo decoder (the one extract uses for small JPEGs) costs a fraction of a sharp call.
   const fast = await decodeJpegRgb(jpeg, img.width, img.height);
   if (fast) return { width: img.width, height: img.height, data: new Uint8Array(fast.buffer, fast.byteOffset, fast.length) };
@@ -33,5 +35,7 @@ export async function decodePhoto(input: Uint8Array | string, maxSide = 640): Pr
 /** PNG bytes of an image (contact sheets, example scenes for a person to look at). */
 export function encodePng(img: RgbImage): Promise<Buffer> {
   assertRgbImage(img, 'encodePng');
-  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer();
+  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .png()
+    .toBuffer();
 }

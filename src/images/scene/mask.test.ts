@@ -11,7 +11,8 @@ test('fruitMask: a coloured disc on white is 1 on the disc and 0 on the white', 
   const img = discOnWhite([200, 40, 50], { radius: 32, noise: 6 });
   const mask = fruitMask(img);
   assert.equal(mask.length, 100 * 100);
-  let inside = 1, outside = 0;
+  let inside = 1,
+    outside = 0;
   for (let y = 0; y < 100; y++) {
     for (let x = 0; x < 100; x++) {
       const d = Math.hypot(x + 0.5 - 50, y + 0.5 - 50);
@@ -34,7 +35,10 @@ test('fruitMask: a white highlight inside the fruit stays in the mask (it is not
 });
 
 test('fruitMask: pale yellow and cream fruits touching white are kept whole', () => {
-  for (const colour of [[250, 235, 120], [240, 232, 200]] as [number, number, number][]) {
+  for (const colour of [
+    [250, 235, 120],
+    [240, 232, 200],
+  ] as [number, number, number][]) {
     const mask = fruitMask(discOnWhite(colour, { radius: 32, noise: 4 }));
     let sum = 0;
     for (let y = 0; y < 100; y++) for (let x = 0; x < 100; x++) if (Math.hypot(x + 0.5 - 50, y + 0.5 - 50) < 29) sum += at(mask, 100, x, y);
@@ -45,9 +49,19 @@ test('fruitMask: pale yellow and cream fruits touching white are kept whole', ()
 
 test('fruitMask: specks of dust in the white background are not fruit', () => {
   const img = discOnWhite([60, 140, 60], { radius: 25 });
-  for (const [x, y] of [[5, 5], [90, 8], [8, 92]]) img.data.set([90, 90, 90], (y * 100 + x) * 3);
+  for (const [x, y] of [
+    [5, 5],
+    [90, 8],
+    [8, 92],
+  ])
+    img.data.set([90, 90, 90], (y * 100 + x) * 3);
   const mask = fruitMask(img);
-  for (const [x, y] of [[5, 5], [90, 8], [8, 92]]) assert.equal(at(mask, 100, x, y), 0);
+  for (const [x, y] of [
+    [5, 5],
+    [90, 8],
+    [8, 92],
+  ])
+    assert.equal(at(mask, 100, x, y), 0);
   assert.ok(at(mask, 100, 50, 50) > 0.99);
 });
 

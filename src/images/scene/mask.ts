@@ -33,7 +33,9 @@ function hardAndSoft(img: RgbImage, o: MaskOptions): { alpha: Float32Array; core
   const n = w * h;
   const dist = new Uint8Array(n);
   for (let p = 0, i = 0; p < n; p++, i += 3) {
-    const r = data[i], g = data[i + 1], b = data[i + 2];
+    const r = data[i],
+      g = data[i + 1],
+      b = data[i + 2];
     dist[p] = 255 - (r < g ? (r < b ? r : b) : g < b ? g : b);
   }
   // Flood from every border pixel through near-white pixels (4-connected: diagonal leaks through thin gaps
@@ -119,9 +121,11 @@ function removeSpecks(bg: Uint8Array, w: number, h: number, minBlob: number, sta
 function minFilter3(a: Float32Array, w: number, h: number): Float32Array {
   const out = new Float32Array(a.length);
   for (let y = 0; y < h; y++) {
-    const y0 = y > 0 ? y - 1 : 0, y1 = y < h - 1 ? y + 1 : h - 1;
+    const y0 = y > 0 ? y - 1 : 0,
+      y1 = y < h - 1 ? y + 1 : h - 1;
     for (let x = 0; x < w; x++) {
-      const x0 = x > 0 ? x - 1 : 0, x1 = x < w - 1 ? x + 1 : w - 1;
+      const x0 = x > 0 ? x - 1 : 0,
+        x1 = x < w - 1 ? x + 1 : w - 1;
       let m = a[y * w + x];
       for (let yy = y0; yy <= y1; yy++) for (let xx = x0; xx <= x1; xx++) if (a[yy * w + xx] < m) m = a[yy * w + xx];
       out[y * w + x] = m;
@@ -134,15 +138,18 @@ function minFilter3(a: Float32Array, w: number, h: number): Float32Array {
 function box3(a: Float32Array, w: number, h: number): Float32Array {
   const out = new Float32Array(a.length);
   for (let y = 0; y < h; y++) {
-    const y0 = y > 0 ? y - 1 : 0, y1 = y < h - 1 ? y + 1 : h - 1;
+    const y0 = y > 0 ? y - 1 : 0,
+      y1 = y < h - 1 ? y + 1 : h - 1;
     for (let x = 0; x < w; x++) {
-      const x0 = x > 0 ? x - 1 : 0, x1 = x < w - 1 ? x + 1 : w - 1;
+      const x0 = x > 0 ? x - 1 : 0,
+        x1 = x < w - 1 ? x + 1 : w - 1;
       let s = 0;
       let c = 0;
-      for (let yy = y0; yy <= y1; yy++) for (let xx = x0; xx <= x1; xx++) {
-        s += a[yy * w + xx];
-        c++;
-      }
+      for (let yy = y0; yy <= y1; yy++)
+        for (let xx = x0; xx <= x1; xx++) {
+          s += a[yy * w + xx];
+          c++;
+        }
       out[y * w + x] = s / c;
     }
   }
@@ -176,7 +183,10 @@ export function cutout(img: RgbImage): Cutout {
   const colour = decontaminate(img, core);
   const n = w * h;
   const rgba = new Float32Array(n * 4);
-  let x0 = w, y0 = h, x1 = 0, y1 = 0;
+  let x0 = w,
+    y0 = h,
+    x1 = 0,
+    y1 = 0;
   let sum = 0;
   for (let p = 0; p < n; p++) {
     const a = alpha[p];
@@ -186,7 +196,8 @@ export function cutout(img: RgbImage): Cutout {
     rgba[p * 4 + 3] = a;
     sum += a;
     if (a > 0.1) {
-      const x = p % w, y = (p - x) / w;
+      const x = p % w,
+        y = (p - x) / w;
       if (x < x0) x0 = x;
       if (x >= x1) x1 = x + 1;
       if (y < y0) y0 = y;
@@ -200,7 +211,11 @@ export function cutout(img: RgbImage): Cutout {
       for (let c = 0; c < 3; c++) rgba[p * 4 + c] = img.data[p * 3 + c];
       rgba[p * 4 + 3] = 1;
     }
-    x0 = 0; y0 = 0; x1 = w; y1 = h; sum = n;
+    x0 = 0;
+    y0 = 0;
+    x1 = w;
+    y1 = h;
+    sum = n;
   }
   const levels: CutoutLevel[] = [{ width: w, height: h, rgba }];
   while (levels.length < 3) {
@@ -234,18 +249,27 @@ function decontaminate(img: RgbImage, core: Uint8Array): Float32Array {
     const grown: number[] = [];
     for (let p = 0; p < n; p++) {
       if (known[p]) continue;
-      const x = p % w, y = (p - x) / w;
-      let r = 0, g = 0, b = 0, c = 0;
+      const x = p % w,
+        y = (p - x) / w;
+      let r = 0,
+        g = 0,
+        b = 0,
+        c = 0;
       for (let yy = Math.max(0, y - 1); yy <= Math.min(h - 1, y + 1); yy++) {
         for (let xx = Math.max(0, x - 1); xx <= Math.min(w - 1, x + 1); xx++) {
           const q = yy * w + xx;
           if (known[q] === 1) {
-            r += colour[q * 3]; g += colour[q * 3 + 1]; b += colour[q * 3 + 2]; c++;
+            r += colour[q * 3];
+            g += colour[q * 3 + 1];
+            b += colour[q * 3 + 2];
+            c++;
           }
         }
       }
       if (c > 0) {
-        colour[p * 3] = r / c; colour[p * 3 + 1] = g / c; colour[p * 3 + 2] = b / c;
+        colour[p * 3] = r / c;
+        colour[p * 3 + 1] = g / c;
+        colour[p * 3 + 2] = b / c;
         grown.push(p);
       }
     }
@@ -253,7 +277,9 @@ function decontaminate(img: RgbImage, core: Uint8Array): Float32Array {
   }
   for (let p = 0; p < n; p++) {
     if (!known[p]) {
-      colour[p * 3] = data[p * 3]; colour[p * 3 + 1] = data[p * 3 + 1]; colour[p * 3 + 2] = data[p * 3 + 2];
+      colour[p * 3] = data[p * 3];
+      colour[p * 3 + 1] = data[p * 3 + 1];
+      colour[p * 3 + 2] = data[p * 3 + 2];
     }
   }
   return colour;
@@ -261,13 +287,17 @@ function decontaminate(img: RgbImage, core: Uint8Array): Float32Array {
 
 /** 2×2 mean of premultiplied values: the correct downsampling of a cut-out (no dark or white fringe). */
 function halve(level: CutoutLevel): CutoutLevel {
-  const w = level.width >> 1, h = level.height >> 1;
+  const w = level.width >> 1,
+    h = level.height >> 1;
   const src = level.rgba;
   const sw = level.width;
   const rgba = new Float32Array(w * h * 4);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      const a = ((2 * y) * sw + 2 * x) * 4, b = a + 4, c = a + sw * 4, d = c + 4;
+      const a = (2 * y * sw + 2 * x) * 4,
+        b = a + 4,
+        c = a + sw * 4,
+        d = c + 4;
       const o = (y * w + x) * 4;
       for (let k = 0; k < 4; k++) rgba[o + k] = 0.25 * (src[a + k] + src[b + k] + src[c + k] + src[d + k]);
     }

@@ -5,16 +5,7 @@ import type { Rng } from './rng.js';
  * `field` (width×height). Per-column and per-row taps are computed once, so an octave costs a few operations per pixel.
  * `stretchX`/`stretchY` make anisotropic noise (wood grain, brushed metal, threads).
  */
-export function addValueNoise(
-  field: Float32Array,
-  width: number,
-  height: number,
-  rng: Rng,
-  cell: number,
-  amplitude: number,
-  stretchX = 1,
-  stretchY = 1,
-): void {
+export function addValueNoise(field: Float32Array, width: number, height: number, rng: Rng, cell: number, amplitude: number, stretchX = 1, stretchY = 1): void {
   const cx = Math.max(1, cell * stretchX);
   const cy = Math.max(1, cell * stretchY);
   const gw = Math.ceil(width / cx) + 2;
@@ -71,7 +62,8 @@ export function addFbm(
 ): void {
   let norm = 0;
   for (let k = 0, q = 1; k < octaves; k++, q *= persistence) norm += q;
-  const sw = Math.ceil(width / LOW) + 2, sh = Math.ceil(height / LOW) + 2;
+  const sw = Math.ceil(width / LOW) + 2,
+    sh = Math.ceil(height / LOW) + 2;
   let low: Float32Array | null = null;
   let a = amplitude / norm;
   let c = cell;
@@ -102,7 +94,8 @@ function addUpsampled(field: Float32Array, width: number, height: number, low: F
     const v = y / factor;
     const j = Math.floor(v);
     const t = v - j;
-    const r0 = j * lw, r1 = r0 + lw;
+    const r0 = j * lw,
+      r1 = r0 + lw;
     for (let i = 0; i < lw; i++) row[i] = low[r0 + i] + t * (low[r1 + i] - low[r0 + i]);
     const base = y * width;
     for (let x = 0; x < width; x++) {

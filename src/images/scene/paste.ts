@@ -15,16 +15,14 @@ export interface Placement {
 /** The scene rectangle a placement can touch: [x0, y0, x1, y1), clamped to the canvas. */
 export function placementBounds(cut: Cutout, p: Placement, width: number, height: number): [number, number, number, number] {
   const [bx0, by0, bx1, by1] = cut.box;
-  const hw = ((bx1 - bx0) / 2) * p.scale, hh = ((by1 - by0) / 2) * p.scale;
+  const hw = ((bx1 - bx0) / 2) * p.scale,
+    hh = ((by1 - by0) / 2) * p.scale;
   const a = (p.rotation * Math.PI) / 180;
-  const c = Math.abs(Math.cos(a)), s = Math.abs(Math.sin(a));
-  const ex = c * hw + s * hh + 2, ey = s * hw + c * hh + 2;
-  return [
-    Math.max(0, Math.floor(p.x - ex)),
-    Math.max(0, Math.floor(p.y - ey)),
-    Math.min(width, Math.ceil(p.x + ex)),
-    Math.min(height, Math.ceil(p.y + ey)),
-  ];
+  const c = Math.abs(Math.cos(a)),
+    s = Math.abs(Math.sin(a));
+  const ex = c * hw + s * hh + 2,
+    ey = s * hw + c * hh + 2;
+  return [Math.max(0, Math.floor(p.x - ex)), Math.max(0, Math.floor(p.y - ey)), Math.min(width, Math.ceil(p.x + ex)), Math.min(height, Math.ceil(p.y + ey))];
 }
 
 /**
@@ -47,18 +45,27 @@ export function pasteCutout(
   const ratio = level.width / level0.width;
   const s = p.scale / ratio; // scene pixels per level pixel
   const [bx0, by0, bx1, by1] = cut.box;
-  const cx = ((bx0 + bx1) / 2) * ratio, cy = ((by0 + by1) / 2) * ratio;
+  const cx = ((bx0 + bx1) / 2) * ratio,
+    cy = ((by0 + by1) / 2) * ratio;
   const a = (p.rotation * Math.PI) / 180;
-  const cos = Math.cos(a), sin = Math.sin(a);
-  const fx = p.flipX ? -1 : 1, fy = p.flipY ? -1 : 1;
+  const cos = Math.cos(a),
+    sin = Math.sin(a);
+  const fx = p.flipX ? -1 : 1,
+    fy = p.flipY ? -1 : 1;
   // Scene (dx, dy) → level (u, v): rotate by -angle (screen y points down, so the signs below rotate
   // counter-clockwise on screen), flip, scale.
-  const uxx = (fx * cos) / s, uxy = (fx * -sin) / s;
-  const vyx = (fy * sin) / s, vyy = (fy * cos) / s;
-  const shiftX = 'coverage' in target ? target.dx : 0, shiftY = 'coverage' in target ? target.dy : 0;
-  const px = p.x + shiftX, py = p.y + shiftY;
+  const uxx = (fx * cos) / s,
+    uxy = (fx * -sin) / s;
+  const vyx = (fy * sin) / s,
+    vyy = (fy * cos) / s;
+  const shiftX = 'coverage' in target ? target.dx : 0,
+    shiftY = 'coverage' in target ? target.dy : 0;
+  const px = p.x + shiftX,
+    py = p.y + shiftY;
   const [x0, y0, x1, y1] = placementBounds(cut, { ...p, x: px, y: py }, width, height);
-  const lw = level.width, lh = level.height, src = level.rgba;
+  const lw = level.width,
+    lh = level.height,
+    src = level.rgba;
   const rgb = 'rgb' in target ? target.rgb : null;
   const gain = 'rgb' in target ? target.gain : 1;
   const cov = 'coverage' in target ? target.coverage : null;
@@ -70,28 +77,49 @@ export function pasteCutout(
     let v = cy + vyx * dx + vyy * dy - 0.5;
     for (let x = x0; x < x1; x++, dx++, u += uxx, v += vyx) {
       if (u <= -1 || v <= -1 || u >= lw || v >= lh) continue;
-      const i = Math.floor(u), j = Math.floor(v);
-      const wx = u - i, wy = v - j;
-      let A = 0, R = 0, G = 0, B = 0;
+      const i = Math.floor(u),
+        j = Math.floor(v);
+      const wx = u - i,
+        wy = v - j;
+      let A = 0,
+        R = 0,
+        G = 0,
+        B = 0;
       // Four taps; those outside the level are transparent.
       if (j >= 0) {
         if (i >= 0) {
-          const w = (1 - wx) * (1 - wy), o = (j * lw + i) * 4;
-          R += w * src[o]; G += w * src[o + 1]; B += w * src[o + 2]; A += w * src[o + 3];
+          const w = (1 - wx) * (1 - wy),
+            o = (j * lw + i) * 4;
+          R += w * src[o];
+          G += w * src[o + 1];
+          B += w * src[o + 2];
+          A += w * src[o + 3];
         }
         if (i + 1 < lw) {
-          const w = wx * (1 - wy), o = (j * lw + i + 1) * 4;
-          R += w * src[o]; G += w * src[o + 1]; B += w * src[o + 2]; A += w * src[o + 3];
+          const w = wx * (1 - wy),
+            o = (j * lw + i + 1) * 4;
+          R += w * src[o];
+          G += w * src[o + 1];
+          B += w * src[o + 2];
+          A += w * src[o + 3];
         }
       }
       if (j + 1 < lh) {
         if (i >= 0) {
-          const w = (1 - wx) * wy, o = ((j + 1) * lw + i) * 4;
-          R += w * src[o]; G += w * src[o + 1]; B += w * src[o + 2]; A += w * src[o + 3];
+          const w = (1 - wx) * wy,
+            o = ((j + 1) * lw + i) * 4;
+          R += w * src[o];
+          G += w * src[o + 1];
+          B += w * src[o + 2];
+          A += w * src[o + 3];
         }
         if (i + 1 < lw) {
-          const w = wx * wy, o = ((j + 1) * lw + i + 1) * 4;
-          R += w * src[o]; G += w * src[o + 1]; B += w * src[o + 2]; A += w * src[o + 3];
+          const w = wx * wy,
+            o = ((j + 1) * lw + i + 1) * 4;
+          R += w * src[o];
+          G += w * src[o + 1];
+          B += w * src[o + 2];
+          A += w * src[o + 3];
         }
       }
       if (A <= 0.002) continue;
@@ -99,7 +127,8 @@ export function pasteCutout(
       if (cov) {
         cov[q] += A * (1 - cov[q]);
       } else if (rgb) {
-        const inv = 1 - A, o = q * 3;
+        const inv = 1 - A,
+          o = q * 3;
         rgb[o] = rgb[o] * inv + R * gain;
         rgb[o + 1] = rgb[o + 1] * inv + G * gain;
         rgb[o + 2] = rgb[o + 2] * inv + B * gain;

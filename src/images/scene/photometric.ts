@@ -65,12 +65,14 @@ export function blurRgb(canvas: Float32Array, width: number, height: number, sig
     gaussianBlur(canvas, width, height, 3, sigma);
     return;
   }
-  const lw = width >> 1, lh = height >> 1;
+  const lw = width >> 1,
+    lh = height >> 1;
   const low = new Float32Array(lw * lh * 3);
   const rowLen = width * 3;
   for (let y = 0; y < lh; y++) {
     for (let x = 0; x < lw; x++) {
-      const a = 2 * y * rowLen + 6 * x, o = (y * lw + x) * 3;
+      const a = 2 * y * rowLen + 6 * x,
+        o = (y * lw + x) * 3;
       low[o] = 0.25 * (canvas[a] + canvas[a + 3] + canvas[a + rowLen] + canvas[a + rowLen + 3]);
       low[o + 1] = 0.25 * (canvas[a + 1] + canvas[a + 4] + canvas[a + rowLen + 1] + canvas[a + rowLen + 4]);
       low[o + 2] = 0.25 * (canvas[a + 2] + canvas[a + 5] + canvas[a + rowLen + 2] + canvas[a + rowLen + 5]);
@@ -78,7 +80,9 @@ export function blurRgb(canvas: Float32Array, width: number, height: number, sig
   }
   const rest = Math.sqrt(Math.max(0, sigma * sigma - 0.5 * 0.5)) / 2;
   gaussianBlur(low, lw, lh, 3, rest);
-  const xi = new Int32Array(width), xj = new Int32Array(width), xw = new Float32Array(width);
+  const xi = new Int32Array(width),
+    xj = new Int32Array(width),
+    xw = new Float32Array(width);
   for (let x = 0; x < width; x++) {
     const u = Math.min(Math.max((x + 0.5) / 2 - 0.5, 0), lw - 1);
     xi[x] = Math.floor(u) * 3;
@@ -88,11 +92,15 @@ export function blurRgb(canvas: Float32Array, width: number, height: number, sig
   const row = new Float32Array(lw * 3);
   for (let y = 0; y < height; y++) {
     const v = Math.min(Math.max((y + 0.5) / 2 - 0.5, 0), lh - 1);
-    const j = Math.floor(v), wy = v - j;
-    const r0 = j * lw * 3, r1 = Math.min(j + 1, lh - 1) * lw * 3;
+    const j = Math.floor(v),
+      wy = v - j;
+    const r0 = j * lw * 3,
+      r1 = Math.min(j + 1, lh - 1) * lw * 3;
     for (let i = 0; i < lw * 3; i++) row[i] = low[r0 + i] + wy * (low[r1 + i] - low[r0 + i]);
     for (let x = 0, q = y * rowLen; x < width; x++, q += 3) {
-      const a = xi[x], b = xj[x], w = xw[x];
+      const a = xi[x],
+        b = xj[x],
+        w = xw[x];
       canvas[q] = row[a] + w * (row[b] - row[a]);
       canvas[q + 1] = row[a + 1] + w * (row[b + 1] - row[a + 1]);
       canvas[q + 2] = row[a + 2] + w * (row[b + 2] - row[a + 2]);
@@ -201,14 +209,19 @@ export function toneNoiseQuantise(canvas: Float32Array, out: Uint8Array, tone: T
   let s = seed | 0 || 0x1234567;
   const t = GAUSSIAN_TABLE;
   const chroma = sigma / 3;
-  const k0 = sigma * 1.4, k1 = (sigma * 0.8) / 255;
+  const k0 = sigma * 1.4,
+    k1 = (sigma * 0.8) / 255;
   for (let i = 0; i < canvas.length; i += 3) {
     s ^= s << 13;
     s ^= s >>> 17;
     s ^= s << 5;
-    const r = lr[index(canvas[i])], g = lg[index(canvas[i + 1])], b = lb[index(canvas[i + 2])];
+    const r = lr[index(canvas[i])],
+      g = lg[index(canvas[i + 1])],
+      b = lb[index(canvas[i + 2])];
     let y = 0.299 * r + 0.587 * g + 0.114 * b;
-    const rr = y + sat * (r - y), gg = y + sat * (g - y), bb = y + sat * (b - y);
+    const rr = y + sat * (r - y),
+      gg = y + sat * (g - y),
+      bb = y + sat * (b - y);
     if (y < 0) y = 0;
     else if (y > 255) y = 255;
     const l = (k0 - k1 * y) * t[s & 0xffff];

@@ -23,11 +23,7 @@ export interface RandomSceneOptions {
  * Background choice + composeScene in one call, with `params.background` filled in (kind, and the photo's name
  * for photo backgrounds). The JPEG round trip is still the caller's: jpegRoundTrip(image, jpegQuality).
  */
-export function randomScene(
-  fruits: RgbImage[],
-  rng: Rng,
-  options: RandomSceneOptions = {},
-): { image: RgbImage; params: SceneParams; jpegQuality: number } {
+export function randomScene(fruits: RgbImage[], rng: Rng, options: RandomSceneOptions = {}): { image: RgbImage; params: SceneParams; jpegQuality: number } {
   const size = options.size ?? SCENE_SIZE;
   const photos = options.photos ?? [];
   const share = options.photoShare ?? 0.5;

@@ -3,9 +3,14 @@ import { test } from 'node:test';
 import { createRng, seedFor } from './rng.js';
 
 test('createRng: deterministic, uniform in [0, 1), inclusive integer ranges, standard normals', () => {
-  const a = createRng(42), b = createRng(42), c = createRng(43);
+  const a = createRng(42),
+    b = createRng(42),
+    c = createRng(43);
   const xs = Array.from({ length: 20000 }, () => a.next());
-  assert.deepEqual(Array.from({ length: 20000 }, () => b.next()), xs);
+  assert.deepEqual(
+    Array.from({ length: 20000 }, () => b.next()),
+    xs,
+  );
   assert.notEqual(c.next(), xs[0]);
   assert.ok(xs.every((x) => x >= 0 && x < 1));
   assert.ok(Math.abs(xs.reduce((s, x) => s + x, 0) / xs.length - 0.5) < 0.01);

@@ -97,8 +97,7 @@ function buildSpec(): MobileNetV2Spec {
       const prefix = id === 0 ? 'expanded_conv_' : `block_${id}_`;
       const slim = id === 0 ? 'MobilenetV2/expanded_conv' : `MobilenetV2/expanded_conv_${id}`;
       const hidden = channels * t;
-      const expand =
-        id === 0 ? undefined : layer(`${prefix}expand`, `${prefix}expand_BN`, `${slim}/expand`, 'conv', channels, hidden, 1, 1, true);
+      const expand = id === 0 ? undefined : layer(`${prefix}expand`, `${prefix}expand_BN`, `${slim}/expand`, 'conv', channels, hidden, 1, 1, true);
       const depthwise = layer(`${prefix}depthwise`, `${prefix}depthwise_BN`, `${slim}/depthwise`, 'depthwise', hidden, hidden, 3, stride, true);
       const project = layer(`${prefix}project`, `${prefix}project_BN`, `${slim}/project`, 'conv', hidden, c, 1, 1, false);
       blocks.push({ id, expand, depthwise, project, residual: stride === 1 && channels === c });

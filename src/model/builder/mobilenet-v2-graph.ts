@@ -1,14 +1,6 @@
 import onnxProto from 'onnx-proto';
 import { GraphBuilder } from '../../onnx/graph-builder.js';
-import {
-  checkWeights,
-  FEATURE_DIM,
-  INPUT_SIZE,
-  MOBILENET_V2,
-  onnxWeightShape,
-  type ConvLayerSpec,
-  type MobileNetV2Weights,
-} from './architecture.js';
+import { checkWeights, FEATURE_DIM, INPUT_SIZE, MOBILENET_V2, onnxWeightShape, type ConvLayerSpec, type MobileNetV2Weights } from './architecture.js';
 
 /** Bumped whenever the graph this module writes changes; recorded in the model metadata and the sidecar. */
 export const BUILDER_VERSION = 'fruits-mobilenet-v2-builder/1';

@@ -10,7 +10,15 @@ import {
   type MobileNetV2Weights,
 } from './architecture.js';
 import { FEATURES_NAME, INPUT_NAME, PREPROCESSING, reluName, withMetadata } from './mobilenet-v2-graph.js';
-import { activationQParams, correctedBias, quantizeBias, quantizeWeightsPerChannel, type ActivationType, type QParams, type TensorRange } from './quantization.js';
+import {
+  activationQParams,
+  correctedBias,
+  quantizeBias,
+  quantizeWeightsPerChannel,
+  type ActivationType,
+  type QParams,
+  type TensorRange,
+} from './quantization.js';
 
 /** Bumped whenever the int8 graph this module writes changes; recorded in the model metadata and the sidecar. */
 export const INT8_BUILDER_VERSION = 'fruits-mobilenet-v2-int8-builder/1';
@@ -184,7 +192,9 @@ export function buildMobileNetV2Int8Onnx(weights: MobileNetV2Weights, options: I
       );
       return;
     }
-    g.initializer(`${id}/bias_scale`, qb.scales, [layer.outChannels]).initializer(`${id}/bias_zero_point`, new Int32Array(layer.outChannels), [layer.outChannels]);
+    g.initializer(`${id}/bias_scale`, qb.scales, [layer.outChannels]).initializer(`${id}/bias_zero_point`, new Int32Array(layer.outChannels), [
+      layer.outChannels,
+    ]);
     g.node('DequantizeLinear', [`${id}/weights_q`, `${id}/weights_scale`, `${id}/weights_zero_point`], [`${id}/weights`], { axis: 0 });
     g.node('DequantizeLinear', [`${id}/bias_q`, `${id}/bias_scale`, `${id}/bias_zero_point`], [`${id}/bias`], { axis: 0 });
     if (floatTensors.has(output)) {
@@ -239,7 +249,8 @@ export function buildMobileNetV2Int8Onnx(weights: MobileNetV2Weights, options: I
   floatConv(spec.head, x, reluName(spec.head));
   g.node('GlobalAveragePool', [reluName(spec.head)], ['global_average_pooling2d']);
   g.node('Flatten', ['global_average_pooling2d'], [FEATURES_NAME], { axis: 1 });
-  const reduceRange = options.reduceRange === true ? ' 7-bit' : options.reduceRange === 'asymmetric-inputs' ? ' (7-bit where the input zero point is not 0)' : '';
+  const reduceRange =
+    options.reduceRange === true ? ' 7-bit' : options.reduceRange === 'asymmetric-inputs' ? ' (7-bit where the input zero point is not 0)' : '';
   return withMetadata(g.toBytes(), {
     preprocessing: PREPROCESSING,
     builder: INT8_BUILDER_VERSION,

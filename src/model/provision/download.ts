@@ -133,7 +133,10 @@ async function transfer(options: DownloadOptions, part: string, progress: (done:
       if (!start || Number(start[1]) !== offset || (start[3] !== '*' && Number(start[3]) !== bytes)) {
         await response.body?.cancel();
         rmSync(part, { force: true });
-        throw new DownloadError(`${url}: unexpected Content-Range "${response.headers.get('content-range')}" for a resume at ${offset}; restarting`, 'interrupted');
+        throw new DownloadError(
+          `${url}: unexpected Content-Range "${response.headers.get('content-range')}" for a resume at ${offset}; restarting`,
+          'interrupted',
+        );
       }
       append = true;
     } else if (response.status === 200) {

@@ -26,7 +26,13 @@ export function foldBatchNorm(
   const epsilon = options.epsilon ?? BN_EPSILON;
   const perChannel = weight.length / outChannels;
   if (!Number.isInteger(perChannel)) throw new ModelWeightsError(`${weight.length} weights do not split into ${outChannels} output channels`);
-  for (const [name, v] of Object.entries({ gamma: bn.gamma, beta: bn.beta, moving_mean: bn.movingMean, moving_variance: bn.movingVariance, bias: options.bias })) {
+  for (const [name, v] of Object.entries({
+    gamma: bn.gamma,
+    beta: bn.beta,
+    moving_mean: bn.movingMean,
+    moving_variance: bn.movingVariance,
+    bias: options.bias,
+  })) {
     if (v && v.length !== outChannels) throw new ModelWeightsError(`BatchNorm ${name} has ${v.length} values for ${outChannels} channels`);
   }
   const folded = new Float32Array(weight.length);

@@ -1,14 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import {
-  BN_EPSILON,
-  CLASSES,
-  convLayers,
-  FEATURE_DIM,
-  type ClassifierWeights,
-  type ConvLayerSpec,
-  type ConvWeights,
-} from '../builder/architecture.js';
+import { BN_EPSILON, CLASSES, convLayers, FEATURE_DIM, type ClassifierWeights, type ConvLayerSpec, type ConvWeights } from '../builder/architecture.js';
 import { KerasWeightsError } from '../errors.js';
 import { sha256File } from '../sha256.js';
 import { foldBatchNorm } from './batchnorm.js';

@@ -79,6 +79,8 @@ export async function sampleRun(): Promise<{ run: string; modelDir: string; data
 /** A Fruits-360 Test image of `className` that is NOT one of the 3 in the sample run (the middle one of the rest). */
 export function unseenTestImage(dataDir: string, className: string): string {
   const inSample = new Set(readdirSync(join(dataDir, 'fruits-360-sample', className)));
-  const rest = readdirSync(join(dataDir, 'fruits-360-test', className)).sort().filter((f) => !inSample.has(f));
+  const rest = readdirSync(join(dataDir, 'fruits-360-test', className))
+    .sort()
+    .filter((f) => !inSample.has(f));
   return join(dataDir, 'fruits-360-test', className, rest[Math.floor(rest.length / 2)]);
 }
