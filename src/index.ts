@@ -16,7 +16,7 @@
  * ```ts
  * import { extract } from 'fruits';
  * const manifest = await extract({ input: './photos', output: './run' });
- * console.log(`${manifest.counts.images} images, run ${manifest.runId}`);
+ * console.log(`${manifest.counts.features} images, run ${manifest.runId}`);
  * ```
  *
  * @packageDocumentation

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { InvalidOptionError } from '../errors/fruits-error.js';
+import { InvalidOptionError } from '../index.js';
 
 export const EXIT = {
   /** The command did what it was asked. */

@@ -1,6 +1,4 @@
-import type { ProvisionProgress } from '../model/provision/index.js';
-import type { Redo, RunEvent, Stage } from '../engine/engine.js';
-import type { PlanProgress } from '../pipeline/plan.js';
+import type { PlanProgress, ProvisionProgress, Redo, RunEvent, Stage } from '../index.js';
 
 /**
  * Renders engine events: a redrawn bar on a terminal, one plain line every few seconds otherwise (CI logs,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Manifest } from '../dataset/manifest.js';
+import type { Manifest } from '../index.js';
 import { counted, formatSummary } from './summary.js';
 
 function manifest(shards: number, classes: number): Manifest {

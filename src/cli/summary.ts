@@ -1,4 +1,4 @@
-import type { Manifest } from '../dataset/manifest.js';
+import type { Manifest } from '../index.js';
 import { formatSeconds } from './progress.js';
 
 /** The human summary of a finished run, shared by `extract` (at the end) and `inspect`. */

@@ -1,5 +1,4 @@
-import type { PartProblem } from '../dataset/part-record.js';
-import type { Verification } from '../pipeline/verify-run.js';
+import type { PartProblem, Verification } from '../index.js';
 
 /** "all 95 parts verified against the manifest (…)": the good outcome of `verifyRun`, in one line. */
 export function describeVerified(v: Verification): string {

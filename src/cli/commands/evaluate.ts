@@ -2,10 +2,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { crossValidate, evaluatePhotos, parseLabels, type CrossValidation, type PhotoEvaluation, type Space } from '../../classifier/evaluation.js';
-import { Identifier } from '../../classifier/identifier.js';
-import { loadReferenceSet } from '../../classifier/reference-set.js';
-import { openStorage } from '../../storage/open-storage.js';
+import {
+  crossValidate,
+  type CrossValidation,
+  evaluatePhotos,
+  Identifier,
+  loadReferenceSet,
+  openStorage,
+  parseLabels,
+  type PhotoEvaluation,
+  type Space,
+} from '../../index.js';
 import { UsageError, type Command } from '../command.js';
 import { intOption } from '../options.js';
 

@@ -1,22 +1,27 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { BullmqEngine } from '../../engine/bullmq/bullmq-engine.js';
-import { RedisTarget } from '../../engine/bullmq/connection.js';
-import { DEFAULT_METRICS_INTERVAL_MS } from '../../engine/bullmq/emf-metrics.js';
-import { DEFAULT_QUEUE_LAYOUT, DEFAULT_RETRY, MAX_REDUCE_FAN_IN, type QueueLayout } from '../../engine/bullmq/queue-contract.js';
-import { RunAbortedError } from '../../engine/engine.js';
-import { FruitsError } from '../../errors/fruits-error.js';
-import { LocalEngine } from '../../engine/local/local-engine.js';
-import { ensureModel } from '../../model/provision/index.js';
-import { FeatureExtractor } from '../../model/feature-extractor.js';
-import { isPowerOfTwo } from '../../pca/moments-tree.js';
-import { parseLabelRule } from '../../pipeline/labels.js';
-import { checkInput } from '../../pipeline/plan.js';
-import { checkOutput, prepareRun } from '../../pipeline/prepare-run.js';
+import {
+  BullmqEngine,
+  DEFAULT_METRICS_INTERVAL_MS,
+  DEFAULT_QUEUE_LAYOUT,
+  DEFAULT_RETRY,
+  DEFAULT_RUN_OPTIONS,
+  isPowerOfTwo,
+  isS3Uri,
+  LocalEngine,
+  LogSink,
+  MAX_REDUCE_FAN_IN,
+  parseLabelRule,
+  prepareExtract,
+  RedisTarget,
+  RunAbortedError,
+  runExtract,
+  type InputFormat,
+  type QueueLayout,
+  type RunOptions,
+} from '../../index.js';
 import { describeVerified } from '../verification.js';
-import { DEFAULT_RUN_OPTIONS, type InputFormat, type RunOptions } from '../../dataset/run-spec.js';
-import { isS3Uri, openStorage } from '../../storage/open-storage.js';
 import { UsageError, type Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { fractionOption, intOption } from '../options.js';
@@ -171,35 +176,29 @@ export const extractCommand: Command = {
       [inputUri, outputUri] = [inputUri, outputUri].map(absoluteUri);
     }
 
-    // Input and output first (cheap, and nothing is written): a wrong path, an empty folder or an occupied output
-    // is reported as such, not as "no model found" when no model is configured.
-    await checkInput(openStorage(inputUri), options);
-    await checkOutput(openStorage(outputUri), { resume: values.resume, overwrite: values.overwrite });
-    // The model is opened once here, before anything is listed or written: a missing, corrupt or wrong-shaped
-    // model stops the run with nothing in the output folder.
+    // The library checks input and output first (cheap, nothing written), then opens the model once, then plans:
+    // a wrong path is reported as such, and a missing or corrupt model stops the run with nothing written.
     const modelProgress = new ModelProgressReporter(process.stderr, values.quiet);
-    const located = await ensureModel({ model: values.model, onProgress: modelProgress.handle }).finally(() => modelProgress.end());
-    const probe = await FeatureExtractor.open(located.path, { threads: 1 });
-    const { sha256, featureDim } = probe.info;
-    await probe.close();
-    // PCA cannot keep more components than the features have dimensions; k used to be cut to 1280 silently.
-    if ('k' in options.pca && options.pca.k > featureDim) {
-      throw new UsageError(`--pca-k ${options.pca.k} is more than the model's ${featureDim} feature dimensions: give at most ${featureDim}`);
-    }
-
-    const input = openStorage(inputUri);
-    const output = openStorage(outputUri);
-    const log = (line: string) => values.quiet || process.stderr.write(`${line}\n`);
     const planning = new ProgressReporter(process.stderr, values.quiet);
-    const prepared = await prepareRun({
-      input,
-      output,
+    const log = (line: string) => values.quiet || process.stderr.write(`${line}\n`);
+    const prepared = await prepareExtract({
+      input: inputUri,
+      output: outputUri,
+      model: values.model,
       options,
-      model: { path: located.path, sha256 },
       resume: values.resume,
       overwrite: values.overwrite,
-      onPlanProgress: planning.plan,
-    }).finally(() => planning.planned());
+      // The model's progress line ends when the model is ready, the plan's when the plan is.
+      onModelProgress: modelProgress.handle,
+      onPlanProgress: (event) => {
+        modelProgress.end();
+        planning.plan(event);
+      },
+    }).finally(() => {
+      modelProgress.end();
+      planning.planned();
+    });
+    const { output, model: located } = prepared;
     if (prepared.state === 'complete') {
       log(`${output.uri} already holds this finished run (${prepared.manifest.runId}), ${describeVerified(prepared.verification)}; nothing to do.`);
       process.stdout.write(values.json ? `${JSON.stringify(prepared.manifest, null, 2)}\n` : formatSummary(prepared.manifest));
@@ -244,12 +243,9 @@ export const extractCommand: Command = {
       const engine = distributed
         ? await distributed.engine(located.path, values.json ? process.stderr : process.stdout, values.quiet)
         : new LocalEngine({ modelPath: located.path, workers, threads });
-      const manifest = await engine.run(plan, { onEvent: progress.handle, onRedo: progress.redo, signal: controller.signal });
+      // Exit 0 means a finished run, which only _SUCCESS says: runExtract checks it.
+      const manifest = await runExtract(prepared, engine, { onEvent: progress.handle, onRedo: progress.redo, signal: controller.signal });
       progress.end();
-      // Exit 0 means a finished run, which only _SUCCESS says.
-      if (!(await output.exists('_SUCCESS'))) {
-        throw new FruitsError(`run ${plan.spec.runId} ended without _SUCCESS in ${output.uri}: resume it with --resume`, { code: 'FRUITS_RUN_INCOMPLETE' });
-      }
       process.stdout.write(values.json ? `${JSON.stringify(manifest, null, 2)}\n` : formatSummary(manifest));
       if (manifest.counts.errors > 0) {
         log(`${manifest.counts.errors} image(s) failed and are listed in ${output.uri}/errors/`);
@@ -305,10 +301,8 @@ class BullmqCoordinatorOptions {
     );
   }
 
-  /** Loaded on use: a local run never loads BullMQ, ioredis and pino. */
   async engine(modelPath: string, metrics: NodeJS.WritableStream, quiet = false): Promise<BullmqEngine> {
     const interval = intOption('FRUITS_METRICS_INTERVAL_MS', process.env.FRUITS_METRICS_INTERVAL_MS, DEFAULT_METRICS_INTERVAL_MS, 0);
-    const [{ BullmqEngine }, { LogSink }] = await Promise.all([import('../../engine/bullmq/bullmq-engine.js'), import('../../engine/bullmq/log-sink.js')]);
     return new BullmqEngine({
       redis: this.redis,
       modelPath,

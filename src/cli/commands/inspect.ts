@@ -1,7 +1,5 @@
 import { parseArgs } from 'node:util';
-import { readRunStatus } from '../../dataset/read-run.js';
-import { listedProblems, verifyRun } from '../../pipeline/verify-run.js';
-import { openStorage } from '../../storage/open-storage.js';
+import { listedProblems, openStorage, readRunStatus, verifyRun } from '../../index.js';
 import { UsageError, type Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { formatSummary } from '../summary.js';

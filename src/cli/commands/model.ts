@@ -1,13 +1,27 @@
 import { statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { buildModel } from '../../model/builder/build-model.js';
-import { readSidecar, sidecarPath, type ModelSidecar } from '../../model/builder/sidecar.js';
-import { describeChecks, findReferenceInput, verifyModel, type VerificationReport } from '../../model/builder/verify.js';
-import { knownModelByFile } from '../../model/known-models.js';
-import { locateModel, modelCacheDir, type LocatedModel } from '../../model/locate.js';
-import { BUILT_MODEL_FILE, fetchModel, findBuiltModel, KERAS_WEIGHTS_FULL, KERAS_WEIGHTS_NO_TOP, weightsBaseUrl } from '../../model/provision/index.js';
-import { sha256File } from '../../model/sha256.js';
+import {
+  buildModel,
+  BUILT_MODEL_FILE,
+  describeChecks,
+  fetchModel,
+  findBuiltModel,
+  findReferenceInput,
+  KERAS_WEIGHTS_FULL,
+  KERAS_WEIGHTS_NO_TOP,
+  knownModelByFile,
+  type LocatedModel,
+  locateModel,
+  modelCacheDir,
+  type ModelSidecar,
+  readSidecar,
+  sha256File,
+  sidecarPath,
+  type VerificationReport,
+  verifyModel,
+  weightsBaseUrl,
+} from '../../index.js';
 import { UsageError, type Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { ModelProgressReporter } from '../progress.js';

@@ -1,7 +1,5 @@
 import { parseArgs } from 'node:util';
-import { parseLabelRule } from '../../pipeline/labels.js';
-import { DEFAULT_IMAGES_PER_FILE, packImages } from '../../pipeline/pack.js';
-import { openStorage } from '../../storage/open-storage.js';
+import { DEFAULT_IMAGES_PER_FILE, openStorage, packImages, parseLabelRule } from '../../index.js';
 import { UsageError, type Command } from '../command.js';
 import { intOption } from '../options.js';
 

@@ -1,11 +1,6 @@
 import { networkInterfaces, availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { openFruitDirectory } from '../../app/fruit-directory.js';
-import { createApp, DEFAULT_LIMITS, startServer } from '../../app/server.js';
-import { DEFAULT_THRESHOLDS } from '../../classifier/decision.js';
-import type { Method } from '../../classifier/identifier.js';
-import { ThreadedIdentifier } from '../../app/identifier-thread.js';
-import { openStorage } from '../../storage/open-storage.js';
+import { createApp, DEFAULT_LIMITS, DEFAULT_THRESHOLDS, type Method, openFruitDirectory, openStorage, startServer, ThreadedIdentifier } from '../../index.js';
 import { UsageError, type Command } from '../command.js';
 import { ListenError } from '../errors.js';
 import { intOption } from '../options.js';

@@ -1,11 +1,17 @@
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
-import { RedisTarget, redactSecrets } from '../../engine/bullmq/connection.js';
-import { RedisUnreachableError } from '../../engine/bullmq/errors.js';
-import { QueueDashboard } from '../../engine/bullmq/queue-dashboard.js';
-import { QUEUE_NAME, QUEUE_PREFIX } from '../../engine/bullmq/queue-contract.js';
-import { QueueStatus, type QueueReport, type RunReport } from '../../engine/bullmq/queue-status.js';
-import { RunRegistry } from '../../engine/bullmq/run-registry.js';
+import {
+  QUEUE_NAME,
+  QUEUE_PREFIX,
+  QueueDashboard,
+  type QueueReport,
+  QueueStatus,
+  redactSecrets,
+  RedisTarget,
+  RedisUnreachableError,
+  RunRegistry,
+  type RunReport,
+} from '../../index.js';
 import { UsageError, type Command } from '../command.js';
 import { intOption } from '../options.js';
 

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { DEFAULT_AUGMENT, train } from '../../classifier/train.js';
+import { DEFAULT_AUGMENT, train } from '../../index.js';
 import { UsageError, type Command } from '../command.js';
 import { intOption } from '../options.js';
 

@@ -1,8 +1,5 @@
 import { parseArgs } from 'node:util';
-import { AccessPolicy } from '../../engine/bullmq/access-policy.js';
-import { RedisTarget } from '../../engine/bullmq/connection.js';
-import { DEFAULT_METRICS_INTERVAL_MS } from '../../engine/bullmq/emf-metrics.js';
-import { ShardWorker } from '../../engine/bullmq/shard-worker.js';
+import { AccessPolicy, DEFAULT_METRICS_INTERVAL_MS, RedisTarget, ShardWorker } from '../../index.js';
 import { UsageError, type Command } from '../command.js';
 import { intOption } from '../options.js';
 

@@ -1,4 +1,4 @@
-import { FruitsError } from '../../errors/fruits-error.js';
+import { FruitsError } from '../../index.js';
 
 /** `fruits serve` could not bind its address (port in use, no permission): the cause is the socket's error. */
 export class ListenError extends FruitsError {

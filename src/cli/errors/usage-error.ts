@@ -1,4 +1,4 @@
-import { FruitsError } from '../../errors/fruits-error.js';
+import { FruitsError } from '../../index.js';
 
 /** A mistake in how the command was called: printed as one line with a pointer to --help, exit code 2. */
 export class UsageError extends FruitsError {
