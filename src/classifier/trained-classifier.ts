@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { layout } from '../dataset/layout.js';
 import type { Storage } from '../storage/storage.js';
 import { splitFold, stratifiedFolds } from './folds.js';
 import { knnRanking } from './knn.js';
@@ -66,7 +67,7 @@ export const DEFAULT_CLASSIFIER_CONFIG: ClassifierConfig = {
 };
 
 /** Where a run keeps its trained classifier (next to features/, results/ and pca/). */
-export const CLASSIFIER_KEY = 'classifier/probe.json';
+export const CLASSIFIER_KEY = layout.probeClassifier;
 
 export function classifierKey(runId: string, config: ClassifierConfig): string {
   const hash = createHash('sha256')

@@ -21,8 +21,18 @@ export const layout = {
   /** The classifier trained for real photos (fruits train) and its report. */
   trainedClassifier: 'classifier/model.json',
   trainingReport: 'classifier/report.json',
-  /** The folder of each kind of part, for listings (every key above starts with its folder). */
-  folders: { features: 'features/', results: 'results/', errors: 'errors/', pca: 'pca/', moments: '_tmp/moments/' },
+  /** The probe classifier serve, identify and evaluate fit on a run's results and cache beside them. */
+  probeClassifier: 'classifier/probe.json',
+  /** The folder of each kind of file, for listings (every key above starts with its folder). */
+  folders: {
+    features: 'features/',
+    results: 'results/',
+    errors: 'errors/',
+    pca: 'pca/',
+    moments: '_tmp/moments/',
+    classifier: 'classifier/',
+    augmented: 'augmented/',
+  },
   pcaModel: 'pca/model.json',
   manifest: 'manifest.json',
   success: '_SUCCESS',

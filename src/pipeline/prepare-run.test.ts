@@ -64,3 +64,41 @@ test('--resume of a finished run with a missing part is refused, _SUCCESS kept, 
   assert.ok(existsSync(join(out, '_SUCCESS')), 'nothing is changed');
   assert.ok(!existsSync(join(out, '_tmp')));
 });
+
+test('--overwrite takes a run folder holding what serve, identify and train cached in it; a foreign file still stops it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fruits-prepare-'));
+  mkdirSync(join(dir, 'in', 'Apple 1'), { recursive: true });
+  writeFileSync(join(dir, 'in', 'Apple 1', 'a.jpg'), 'not decoded when planning');
+  const out = join(dir, 'out');
+  const files = [
+    'manifest.json',
+    '_SUCCESS',
+    'features/part-00000.parquet',
+    'pca/model.json',
+    'classifier/probe.json',
+    'classifier/model.json',
+    'augmented/part-00000.parquet',
+  ];
+  for (const f of files) {
+    mkdirSync(join(out, f, '..'), { recursive: true });
+    writeFileSync(join(out, f), '{}');
+  }
+  const call = (output: string) => ({
+    input: openStorage(join(dir, 'in')),
+    output: openStorage(output),
+    options: DEFAULT_RUN_OPTIONS,
+    model: { path: '/models/m.onnx', sha256: 'a'.repeat(64) },
+    resume: false,
+    overwrite: true,
+  });
+  // It used to say "… is not a fruits run (it holds classifier/probe.json…)": fruits wrote every file there.
+  await prepareRun(call(out));
+  for (const f of files) assert.ok(!existsSync(join(out, f)), `${f} is gone: it belonged to the run being replaced`);
+
+  const foreign = join(dir, 'foreign');
+  mkdirSync(join(foreign, 'classifier'), { recursive: true });
+  writeFileSync(join(foreign, 'manifest.json'), '{}');
+  writeFileSync(join(foreign, 'notes.txt'), 'mine');
+  await assert.rejects(prepareRun(call(foreign)), /is not a fruits run \(it holds notes\.txt/);
+  assert.ok(existsSync(join(foreign, 'notes.txt')));
+});

@@ -29,7 +29,12 @@ export type Prepared =
   | { state: 'complete'; manifest: Manifest; verification: Verification };
 
 /** Files and folders a run owns at the top of its output; --overwrite removes these and nothing else. */
-const RUN_ENTRIES = ['features/', 'results/', 'errors/', 'pca/', layout.tmp, layout.manifest, layout.success];
+/**
+ * Everything fruits writes in a run's folder, from layout.ts (not a second list: a new kind of file there, such as
+ * the classifier serve caches, made --overwrite refuse the run as "not a fruits run" when it was listed by hand).
+ * Scratch folders under _tmp/ go with it.
+ */
+const RUN_ENTRIES = [...Object.values(layout.folders).filter((f) => !f.startsWith(layout.tmp)), layout.tmp, layout.manifest, layout.success];
 
 /**
  * The checks of prepareRun that need no model: an output that holds a finished or unfinished run without --resume
