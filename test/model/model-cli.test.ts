@@ -5,8 +5,8 @@ import { describe, test } from 'node:test';
 import { modelCommand } from '../../src/cli/commands/model.js';
 import { realAssets, realTestOptions } from '../support/assets.js';
 import { runCli, type CliResult } from '../support/cli.js';
-import { tempDir } from './helpers.js';
-import { closedPort } from './weights-server.js';
+import { tempDir } from '../support/model-helpers.js';
+import { closedPort } from '../support/weights-server.js';
 
 const tmp = (): string => tempDir('fruits-model-cli-');
 

@@ -2,15 +2,15 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { convLayers, FEATURE_DIM } from '../../src/model/builder/architecture.js';
-import { buildModel } from '../../src/model/builder/build-model.js';
-import { KerasWeightsError, ModelVerificationError } from '../../src/model/errors.js';
-import { sha256File } from '../../src/model/sha256.js';
-import { loadKerasH5Weights } from '../../src/model/weights/keras-h5.js';
-import { loadNpyFolderWeights } from '../../src/model/weights/npy-folder.js';
-import { realAssets, realTestOptions } from '../support/assets.js';
-import { maxAbsDiff, randomInputs, randomWeights, runFeatures, tempDir } from './helpers.js';
-import { writeKerasH5 } from './keras-h5-fixture.js';
+import { convLayers, FEATURE_DIM } from '../builder/architecture.js';
+import { buildModel } from '../builder/build-model.js';
+import { KerasWeightsError, ModelVerificationError } from '../errors.js';
+import { sha256File } from '../sha256.js';
+import { loadKerasH5Weights } from './keras-h5.js';
+import { loadNpyFolderWeights } from './npy-folder.js';
+import { realAssets, realTestOptions } from '../../../test/support/assets.js';
+import { maxAbsDiff, randomInputs, randomWeights, runFeatures, tempDir } from '../../../test/support/model-helpers.js';
+import { writeKerasH5 } from '../../../test/support/keras-h5-fixture.js';
 
 const tmp = (): string => tempDir('fruits-h5-');
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { convLayers, MOBILENET_V2, onnxWeightShape } from '../../src/model/builder/architecture.js';
-import { foldBatchNorm } from '../../src/model/weights/batchnorm.js';
-import { depthwise1hwcToC1hw, hwc1ToC1hw, hwioToOihw, ohwiToOihw, transpose } from '../../src/model/weights/layouts.js';
-import { NpyFormatError } from '../../src/model/errors.js';
-import { parseNpy } from '../../src/model/weights/npy.js';
+import { convLayers, MOBILENET_V2, onnxWeightShape } from '../builder/architecture.js';
+import { foldBatchNorm } from './batchnorm.js';
+import { depthwise1hwcToC1hw, hwc1ToC1hw, hwioToOihw, ohwiToOihw, transpose } from './layouts.js';
+import { NpyFormatError } from '../errors.js';
+import { parseNpy } from './npy.js';
 
 /** A .npy file as numpy.save writes it (header padded so the data starts at a multiple of 64). */
 function npyBytes(header: string, data: Uint8Array, version: 1 | 2 = 1): Uint8Array {

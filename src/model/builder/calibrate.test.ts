@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
-import { calibrateRanges } from '../../src/model/builder/calibrate.js';
-import { buildMobileNetV2Onnx } from '../../src/model/builder/mobilenet-v2-graph.js';
-import { buildMobileNetV2Int8Onnx, FAITHFUL_FLOAT_LAYERS, faithfulInt8Options, quantizedTensors } from '../../src/model/builder/mobilenet-v2-int8-graph.js';
-import { randomInputs, randomWeights, tempDir } from './helpers.js';
+import { calibrateRanges } from './calibrate.js';
+import { buildMobileNetV2Onnx } from './mobilenet-v2-graph.js';
+import { buildMobileNetV2Int8Onnx, FAITHFUL_FLOAT_LAYERS, faithfulInt8Options, quantizedTensors } from './mobilenet-v2-int8-graph.js';
+import { randomInputs, randomWeights, tempDir } from '../../../test/support/model-helpers.js';
 
 /** Ops of the graph onnxruntime actually runs (after its optimiser), counted by type. */
 async function optimisedOps(model: Uint8Array): Promise<{ ops: Record<string, number>; session: ort.InferenceSession }> {

@@ -2,25 +2,18 @@ import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { readSidecar } from '../../src/model/builder/sidecar.js';
-import { ModelVerificationError } from '../../src/model/errors.js';
-import { ModelChecksumError, ModelNotFoundError } from '../../src/model/errors.js';
-import { FeatureExtractor } from '../../src/model/feature-extractor.js';
-import {
-  BUILT_MODEL_FILE,
-  builtModelPath,
-  ensureModel,
-  type EnsureModelOptions,
-  type ProvisionProgress,
-  type PublishedWeightsFile,
-} from '../../src/model/provision/index.js';
-import { sha256Bytes } from '../../src/model/sha256.js';
-import { loadNpyFolderWeights } from '../../src/model/weights/npy-folder.js';
-import { realAssets, realTestOptions } from '../support/assets.js';
-import { writeTinyModel } from '../support/tiny-model.js';
-import { maxAbsDiff, randomInputs, randomWeights, runFeatures, tempDir } from './helpers.js';
-import { writeKerasH5 } from './keras-h5-fixture.js';
-import { closedPort, startWeightsServer, type WeightsServer } from './weights-server.js';
+import { readSidecar } from '../builder/sidecar.js';
+import { ModelVerificationError } from '../errors.js';
+import { ModelChecksumError, ModelNotFoundError } from '../errors.js';
+import { FeatureExtractor } from '../feature-extractor.js';
+import { BUILT_MODEL_FILE, builtModelPath, ensureModel, type EnsureModelOptions, type ProvisionProgress, type PublishedWeightsFile } from './index.js';
+import { sha256Bytes } from '../sha256.js';
+import { loadNpyFolderWeights } from '../weights/npy-folder.js';
+import { realAssets, realTestOptions } from '../../../test/support/assets.js';
+import { writeTinyModel } from '../../../test/support/tiny-model.js';
+import { maxAbsDiff, randomInputs, randomWeights, runFeatures, tempDir } from '../../../test/support/model-helpers.js';
+import { writeKerasH5 } from '../../../test/support/keras-h5-fixture.js';
+import { closedPort, startWeightsServer, type WeightsServer } from '../../../test/support/weights-server.js';
 
 const tmp = (): string => tempDir('fruits-provision-');
 const GOOD = 'good_no_top.h5';

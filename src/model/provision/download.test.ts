@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ModelChecksumError } from '../../src/model/errors.js';
-import { sha256Bytes } from '../../src/model/sha256.js';
-import { DownloadError } from '../../src/model/errors.js';
-import { downloadVerified, type DownloadOptions } from '../../src/model/provision/download.js';
-import { tempDir } from './helpers.js';
-import { closedPort, startWeightsServer, type WeightsServer } from './weights-server.js';
+import { ModelChecksumError } from '../errors.js';
+import { sha256Bytes } from '../sha256.js';
+import { DownloadError } from '../errors.js';
+import { downloadVerified, type DownloadOptions } from './download.js';
+import { tempDir } from '../../../test/support/model-helpers.js';
+import { closedPort, startWeightsServer, type WeightsServer } from '../../../test/support/weights-server.js';
 
 const FILE = 'weights.h5';
 const BODY = Uint8Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251);
