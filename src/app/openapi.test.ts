@@ -1,12 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { Catalog } from '../catalog/catalog.js';
-import { openStorage } from '../storage/open-storage.js';
-import { fruitDirectory } from './fruit-directory.js';
-import { createApp, DEFAULT_LIMITS, type PhotoIdentifier } from './server.js';
+import { testAppOptions } from '../../test/app/support/server.js';
+import { createApp, type PhotoIdentifier } from './server.js';
 
 const identifier: PhotoIdentifier = {
   runId: 'run-1',
@@ -17,17 +12,7 @@ const identifier: PhotoIdentifier = {
 };
 
 function app() {
-  return createApp({
-    identifier,
-    directory: fruitDirectory(Catalog.load()),
-    feedback: openStorage(mkdtempSync(join(tmpdir(), 'fruits-openapi-'))),
-    maxUploadBytes: DEFAULT_LIMITS.maxUploadBytes,
-    maxPixels: 50_000_000,
-    rateLimitPerMinute: 30,
-    requestTimeoutMs: 10_000,
-    trustProxy: false,
-    version: '9.9.9',
-  });
+  return createApp(testAppOptions(identifier, { rateLimitPerMinute: 30, version: '9.9.9' }));
 }
 
 type Json = any;

@@ -1,15 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { HTTPException } from 'hono/http-exception';
-import { Catalog } from '../catalog/catalog.js';
 import type { Identification } from '../classifier/identifier.js';
-import { openStorage } from '../storage/open-storage.js';
 import { httpErrorOf } from './errors.js';
-import { fruitDirectory } from './fruit-directory.js';
-import { createApp, DEFAULT_LIMITS, type AppOptions, type PhotoIdentifier } from './server.js';
+import { testAppOptions } from '../../test/app/support/server.js';
+import { createApp, type AppOptions, type PhotoIdentifier } from './server.js';
 
 // The app's middleware through app.request (no socket): hono/secure-headers, hono/timeout, hono/body-limit and
 // the mapping of Hono's errors to the API's { error: { code, message } }.
@@ -24,17 +19,7 @@ const stuck: PhotoIdentifier = {
 };
 
 function app(options: Partial<AppOptions> = {}) {
-  return createApp({
-    identifier: stuck,
-    directory: fruitDirectory(Catalog.load()),
-    feedback: openStorage(mkdtempSync(join(tmpdir(), 'fruits-server-'))),
-    maxUploadBytes: DEFAULT_LIMITS.maxUploadBytes,
-    maxPixels: 50_000_000,
-    rateLimitPerMinute: 0,
-    requestTimeoutMs: 10_000,
-    trustProxy: false,
-    ...options,
-  });
+  return createApp(testAppOptions(stuck, options));
 }
 
 async function errorOf(response: Response): Promise<[number, string, string]> {

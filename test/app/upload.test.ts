@@ -1,19 +1,13 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { HttpError } from '../../src/app/errors.js';
-import { fruitDirectory } from '../../src/app/fruit-directory.js';
 import { MultipartError } from '../../src/app/multipart.js';
-import { createApp, DEFAULT_LIMITS, startServer, type PhotoIdentifier, type RunningServer } from '../../src/app/server.js';
+import { createApp, startServer, type PhotoIdentifier, type RunningServer } from '../../src/app/server.js';
 import { readUpload, type Upload } from '../../src/app/upload.js';
-import { Catalog } from '../../src/catalog/catalog.js';
 import type { Identification } from '../../src/classifier/identifier.js';
-import { openStorage } from '../../src/storage/open-storage.js';
-import { postPhoto } from './support/server.js';
+import { postPhoto, testAppOptions } from './support/server.js';
 
 // Issue 10 item 7: in a 400-client burst the HTTP thread spent its time in undici's formData() (the photo copied
 // four or five times, through a web stream, a Blob, a File) and in the GC behind it, and /healthz's request
@@ -59,19 +53,7 @@ describe('an identify upload is read from the Node request and parsed in place',
   let server: RunningServer;
   const identifier = new RecordingIdentifier();
   before(async () => {
-    server = await startServer(
-      createApp({
-        identifier,
-        directory: fruitDirectory(Catalog.load()),
-        feedback: openStorage(mkdtempSync(join(tmpdir(), 'fruits-upload-'))),
-        maxUploadBytes: DEFAULT_LIMITS.maxUploadBytes,
-        maxPixels: 50_000_000,
-        rateLimitPerMinute: 0,
-        requestTimeoutMs: 10_000,
-        trustProxy: false,
-      }),
-      { port: 0, host: '127.0.0.1', requestTimeoutMs: 10_000 },
-    );
+    server = await startServer(createApp(testAppOptions(identifier)), { port: 0, host: '127.0.0.1', requestTimeoutMs: 10_000 });
   });
   after(() => server.close());
 

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fruitDirectory } from '../../../src/app/fruit-directory.js';
 import { createApp, DEFAULT_LIMITS, startServer, type AppOptions, type RunningServer } from '../../../src/app/server.js';
 import { Catalog } from '../../../src/catalog/catalog.js';
@@ -9,6 +12,24 @@ export interface TestServer extends RunningServer {
   stop(): Promise<void>;
 }
 
+/**
+ * What createApp takes in a test: the catalog's fruit directory, feedback in a new temporary folder, the default
+ * upload limit, a 50-megapixel decode limit, a 10 s model timeout and no rate limit; `overrides` on top.
+ */
+export function testAppOptions(identifier: AppOptions['identifier'], overrides: Partial<AppOptions> = {}): AppOptions {
+  return {
+    identifier,
+    directory: fruitDirectory(Catalog.load()),
+    feedback: openStorage(mkdtempSync(join(tmpdir(), 'fruits-app-feedback-'))),
+    maxUploadBytes: DEFAULT_LIMITS.maxUploadBytes,
+    maxPixels: 50_000_000,
+    rateLimitPerMinute: 0,
+    requestTimeoutMs: 10_000,
+    trustProxy: false,
+    ...overrides,
+  };
+}
+
 /** The app on a free loopback port, in this process, over a run (the same wiring as `fruits serve`). */
 export async function startTestServer(
   run: string,
@@ -17,18 +38,13 @@ export async function startTestServer(
   classifier: Partial<IdentifierOptions> = {},
 ): Promise<TestServer> {
   const identifier = await Identifier.open({ run, model, threads: 1, ...classifier });
-  const options: AppOptions = {
-    identifier,
-    directory: fruitDirectory(Catalog.load()),
+  const options = testAppOptions(identifier, {
     feedback: openStorage(run),
-    maxUploadBytes: DEFAULT_LIMITS.maxUploadBytes,
     maxPixels: identifier.maxPixels,
-    rateLimitPerMinute: 0,
     requestTimeoutMs: DEFAULT_LIMITS.requestTimeoutMs,
-    trustProxy: false,
     maxQueued: classifier.maxWaiting,
     ...app,
-  };
+  });
   const server = await startServer(createApp(options), { port: 0, host: '127.0.0.1', requestTimeoutMs: options.requestTimeoutMs });
   return {
     ...server,
