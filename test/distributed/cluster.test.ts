@@ -211,7 +211,10 @@ describe('fruits extract --engine bullmq with fruits worker processes', { skip }
       'shards finished before the resume were not redone',
     );
     const starts = fleet.logs((l) => l.runId === runId && l.msg === 'job started' && l.stage === 'featurize');
-    assert.deepEqual(starts.map((l) => l.shard).sort(), [0, 1, 2, 3, 4], 'every featurize job ran exactly once');
+    // On failure, what the workers said about the shards started twice (a re-queued job, or a stalled one).
+    const twice = starts.map((l) => l.shard).filter((s, i, all) => all.indexOf(s) !== i);
+    const story = fleet.logs((l) => l.runId === runId && twice.includes(l.shard as number)).map((l) => `${l.time} ${l.by} ${l.msg}`);
+    assert.deepEqual(starts.map((l) => l.shard).sort(), [0, 1, 2, 3, 4], `every featurize job ran exactly once\n${story.join('\n')}`);
     await assertExactlyOnce(target, imagesA);
   });
 

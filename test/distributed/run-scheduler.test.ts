@@ -73,6 +73,35 @@ describe('RunScheduler', { skip }, () => {
     assert.equal((await reduce!.getDependenciesCount()).unprocessed, 3, 'the reduce waits for the three shards queued, not for the finished one');
   });
 
+  test('a queued shard that finishes while the flow is being added again is not re-created', async () => {
+    // The race the first test leaves: the scheduler reads shard 2's job as waiting, then a worker completes it
+    // (marker written, child removed) before the add. Re-adding it then queued it afresh and it ran twice (CI,
+    // cluster.test.ts, "every featurize job ran exactly once"). The completion is played here between the read
+    // of the job's state and the add.
+    const scheduler = (q: Queue) => new RunScheduler(q, flows, { fanIn: 16, enqueueBatch: 1000 });
+    await scheduler(queue).addReduceTree(planOf(4), output, [0, 1, 2, 3], DEFAULT_RETRY);
+    const victim = jobId.featurize(runId, 2);
+    const racing = new Proxy(queue, {
+      get(target, prop) {
+        if (prop === 'getJobState')
+          return async (id: string) => {
+            const state = await target.getJobState(id);
+            if (id === victim && state === 'waiting') {
+              await output.write(layout.featurized(2), Buffer.from('{}'));
+              await (await target.getJob(id))!.remove();
+            }
+            return state;
+          };
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    await scheduler(racing).addReduceTree(planOf(4), output, [0, 1, 2, 3], DEFAULT_RETRY);
+    assert.deepEqual(await featurizeJobs(), [0, 1, 3]);
+    const reduce = await queue.getJob(jobId.reduce(runId));
+    assert.equal((await reduce!.getDependenciesCount()).unprocessed, 3);
+  });
+
   test('scheduling again re-attaches the jobs still queued: each shard once, the reduce waits for each', async () => {
     const scheduler = new RunScheduler(queue, flows, { fanIn: 2, enqueueBatch: 1 });
     await scheduler.addReduceTree(planOf(4), output, [0, 1, 2, 3], DEFAULT_RETRY);

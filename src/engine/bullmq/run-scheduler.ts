@@ -1,4 +1,4 @@
-import type { FlowJob, FlowProducer, Queue } from 'bullmq';
+import type { FlowJob, FlowProducer, JobState, Queue } from 'bullmq';
 import { layout } from '../../dataset/layout.js';
 import type { PartProblem } from '../../dataset/part-record.js';
 import { ReduceTree } from '../../pca/moments-tree.js';
@@ -103,8 +103,9 @@ export class RunScheduler {
     let transactions = 0;
     for (let i = 0; i === 0 || i < shards.length; i += batch) {
       const batchOf = shards.slice(i, i + batch).map(project);
-      const finished = await this.settle([...(i === 0 ? [commitId] : []), ...batchOf.map((c) => c.opts!.jobId!)], storage);
-      const children = batchOf.filter((c) => !finished.has(c.opts!.jobId!));
+      // The commit's state is read with every batch: its children still queued under it are left where they are.
+      const states = await this.settle([commitId, ...batchOf.map((c) => c.opts!.jobId!)], storage);
+      const children = batchOf.filter((c) => prune(c, states, states.get(commitId)) !== undefined);
       if (i === 0) {
         await this.flows.add({ ...this.node('commit', commitId, { runId, output }, retry, false), children });
       } else if (children.length > 0) {
@@ -139,16 +140,9 @@ export class RunScheduler {
     const idsOf = (flow: FlowJob): string[] => [flow.opts!.jobId!, ...(flow.children ?? []).flatMap(idsOf)];
     const ref = (level: number, node: number) => ({ id: job(level, node).opts!.jobId!, queue: QUEUE_KEY });
     let transactions = 0;
-    // A node that finished since storage was read goes, with its subtree (all done before it was).
-    const prune = (flow: FlowJob, finished: Set<string>): FlowJob | undefined => {
-      if (finished.has(flow.opts!.jobId!)) return undefined;
-      const children = (flow.children ?? []).map((c) => prune(c, finished)).filter((c): c is FlowJob => c !== undefined);
-      const { children: _, ...node } = flow;
-      return children.length > 0 ? { ...node, children } : node;
-    };
     const add = async (flows: FlowJob[], parent?: { id: string; queue: string }) => {
-      const finished = await this.settle(flows.flatMap(idsOf), output);
-      const kept = flows.map((f) => prune(f, finished)).filter((f): f is FlowJob => f !== undefined);
+      const states = await this.settle([...flows.flatMap(idsOf), ...(parent ? [parent.id] : [])], output);
+      const kept = flows.map((f) => prune(f, states, parent && states.get(parent.id))).filter((f): f is FlowJob => f !== undefined);
       if (kept.length === 0) return;
       const placed = kept.map((f) => (parent ? { ...f, opts: { ...f.opts, parent } } : f));
       if (placed.length === 1) await this.flows.add(placed[0]);
@@ -198,33 +192,57 @@ export class RunScheduler {
   }
 
   /**
-   * Readies ids for the add that follows. BullMQ ignores a job whose id exists: a completed or failed one would
-   * swallow the re-add (and a failed child would keep its parent waiting forever), so those go first; waiting,
-   * delayed and active ones stay and are re-attached to the parent by the add. Returns the ids not to add: jobs
-   * that finished after storage was read (no job, or a completed one, and its output now in storage). A child is
-   * removed once complete, so without this check a coordinator resumed while workers keep going queued a shard
-   * that finished meanwhile a second time (CI, cluster.test.ts). A job that is active here and completes before
-   * the add is still queued again; its worker then finds the marker and skips it (JobProcessor.featurize).
+   * Readies ids for the add that follows and returns their states. BullMQ ignores a job whose id exists: a
+   * completed or failed one would swallow the re-add (and a failed child would keep its parent waiting forever),
+   * so those are removed first (state `unknown` from then on). A job with no record, or a completed one, whose
+   * output is in storage finished after storage was read: `finished`, not to add. Waiting, delayed and active
+   * ones keep their state; `prune` leaves them out when their parent is waiting for them.
    */
-  private async settle(ids: string[], output: Storage): Promise<Set<string>> {
-    const finished = new Set<string>();
+  private async settle(ids: string[], output: Storage): Promise<Map<string, Settled>> {
+    const states = new Map<string, Settled>();
     for (let i = 0; i < ids.length; i += 100) {
       await Promise.all(
         ids.slice(i, i + 100).map(async (id) => {
           const state = await this.queue.getJobState(id);
+          states.set(id, state);
           if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return;
           if (state !== 'failed' && (await doneInStorage(id, output))) {
-            finished.add(id);
+            states.set(id, 'finished');
             return;
           }
+          states.set(id, 'unknown');
           if (state === 'unknown') return;
           const job = await this.queue.getJob(id);
           await job?.remove({ removeChildren: false });
         }),
       );
     }
-    return finished;
+    return states;
   }
+}
+
+/** A job's state as `settle` left it: `finished` when its output is in storage and it is not to be added. */
+type Settled = JobState | 'unknown' | 'finished';
+
+/** States in which a job is still to run, so queued already. */
+const QUEUED: ReadonlySet<Settled> = new Set(['waiting', 'waiting-children', 'delayed', 'prioritized', 'active']);
+
+/**
+ * What of a flow is still to add, given the states `settle` returned (`parentState`: that of the node the flow
+ * goes under). A finished node goes with its subtree (all done before it was). A node still queued under a parent
+ * waiting for it, with nothing below it to add, goes too: it is attached already, and adding it again would
+ * re-create it if it completed in between (a completed child is removed at once). That race is what CI caught
+ * twice in cluster.test.ts: a coordinator resumed while workers keep going queued a shard finished meanwhile a
+ * second time; its worker found the marker and skipped it, but the job ran twice. Under a parent not waiting (it
+ * failed and was removed, or is not queued yet) a queued job is added again so the new parent waits for it.
+ */
+function prune(flow: FlowJob, states: Map<string, Settled>, parentState: Settled | undefined): FlowJob | undefined {
+  const state = states.get(flow.opts!.jobId!);
+  if (state === 'finished') return undefined;
+  const children = (flow.children ?? []).map((c) => prune(c, states, state)).filter((c): c is FlowJob => c !== undefined);
+  if (children.length === 0 && parentState === 'waiting-children' && state !== undefined && QUEUED.has(state)) return undefined;
+  const { children: _, ...node } = flow;
+  return children.length > 0 ? { ...node, children } : node;
 }
 
 /** Whether a shard or merge job's output is in storage (reduce and commit: never, they are what resume redoes). */

@@ -96,6 +96,9 @@ export class ShardWorker {
     });
     worker.on('error', warn);
     worker.on('active', (job: Job) => log.info({ ...describe(job), attempt: job.attemptsMade + 1 }, 'job started'));
+    // A job taken back from a worker that did not renew its lock (it died, or its event loop was blocked past
+    // lockMs): it runs again elsewhere, so the log says why a shard has two "job started" lines.
+    worker.on('stalled', (id: string) => log.warn(describeId(id), 'job stalled: its lock expired, put back in the queue'));
     worker.on('failed', (job: Job | undefined, error: Error) => {
       if (job) log.warn({ ...describe(job), attempt: job.attemptsMade, of: job.opts.attempts ?? 1, error: error.message }, 'job failed');
     });
@@ -138,8 +141,12 @@ export class ShardWorker {
 }
 
 function describe(job: Job): Record<string, unknown> {
-  const id = parseJobId(job.id);
-  return { jobId: job.id, runId: id?.runId, stage: job.name, shard: id?.shard };
+  return { ...describeId(job.id), stage: job.name };
+}
+
+function describeId(jobId: string | undefined): Record<string, unknown> {
+  const id = parseJobId(jobId);
+  return { jobId, runId: id?.runId, stage: id?.name, shard: id?.shard };
 }
 
 /** Connection errors repeat on every reconnection attempt: log each distinct one at most every 10 s. */
