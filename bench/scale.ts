@@ -120,7 +120,7 @@ try {
     );
     const last = runs.at(-1)!;
     say(
-      `done: ${(last.endToEndMs / 1000).toFixed(1)} s end to end, reduce tail ${last.reduceTailMs} ms, engine ${last.engineOverheadMsPerShard.toFixed(2)} ms/shard`,
+      `done: ${(last.endToEndMs / 1000).toFixed(1)} s end to end, reduce tail ${last.reduceTailMs} ms, engine ${last.engineOverheadMsPerShard.toFixed(2)} ms/shard (p50 ${last.engineOverheadP50Ms.toFixed(1)}, p90 ${last.engineOverheadP90Ms.toFixed(1)})`,
     );
     if (runs.length > 1) {
       const a = readFileSync(join(scratch, `out-fan-in-${fanIns[0]}`, 'pca', 'model.json'));
@@ -143,7 +143,7 @@ try {
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const rows = runs.map(
     (r) =>
-      `| fan-in ${r.fanIn} | ${s(r.endToEndMs)} | ${s(r.listMs)} | ${s(r.enqueueMs)} (${r.transactions} tx) | ${(r.bytesPerPendingShard / 1024).toFixed(2)} KiB | ${r.memoryByProgress.map((m) => mib(m.usedBytes)).join(' → ')} | ${mib(r.redisPeakBytes)} | ${r.engineOverheadMsPerShard.toFixed(2)} ms | ${s(r.reduceTailMs)} (root ${s(r.rootMergeMs)}, fit ${s(r.fitMs)}) | ${r.merges.map((m) => `L${m.level}: ${m.jobs} × ≤ ${m.maxMs} ms`).join(', ') || '—'} | ${r.loadAverage.join(' ')} |`,
+      `| fan-in ${r.fanIn} | ${s(r.endToEndMs)} | ${s(r.listMs)} | ${s(r.enqueueMs)} (${r.transactions} tx) | ${(r.bytesPerPendingShard / 1024).toFixed(2)} KiB | ${r.memoryByProgress.map((m) => mib(m.usedBytes)).join(' → ')} | ${mib(r.redisPeakBytes)} | ${r.engineOverheadMsPerShard.toFixed(2)} ms (p50 ${r.engineOverheadP50Ms.toFixed(1)}, p90 ${r.engineOverheadP90Ms.toFixed(1)}) | ${s(r.reduceTailMs)} (root ${s(r.rootMergeMs)}, fit ${s(r.fitMs)}) | ${r.merges.map((m) => `L${m.level}: ${m.jobs} × ≤ ${m.maxMs} ms`).join(', ') || '—'} | ${r.loadAverage.join(' ')} |`,
   );
   console.log(`${images} images, ${shards} shards of ${shardSize}, ${workers} workers × 1 onnxruntime thread, ${cpus().length} CPUs (${cpus()[0]?.model})
 

@@ -216,6 +216,9 @@ export interface RunFigures {
   endToEndMs: number;
   /** Per featurize job: time between its start and the next job's start on the same worker, minus featurizeShard. */
   engineOverheadMsPerShard: number;
+  /** Median and 90th percentile of the featurize jobs measured (engineOverhead). */
+  engineOverheadP50Ms: number;
+  engineOverheadP90Ms: number;
   featurizeSecondsPerShard: number;
   /** Last shard featurized → PCA written: what the reduce adds to the critical path. */
   reduceTailMs: number;
@@ -342,6 +345,8 @@ export async function measuredRun(run: ScaleRun): Promise<RunFigures> {
     runMs,
     endToEndMs: submitMs + runMs,
     engineOverheadMsPerShard: overhead.perShardMs,
+    engineOverheadP50Ms: overhead.p50Ms,
+    engineOverheadP90Ms: overhead.p90Ms,
     featurizeSecondsPerShard: overhead.featurizeSeconds,
     reduceTailMs: fitted ? logTime(fitted) - lastFeaturized : NaN,
     rootMergeMs: fitted?.mergeMs ?? NaN,
@@ -352,17 +357,32 @@ export async function measuredRun(run: ScaleRun): Promise<RunFigures> {
   };
 }
 
-/**
- * The engine's cost per shard, from the workers' logs: for a featurize job followed by another job on the same
- * worker (concurrency 1), the time between the two starts minus the time featurizeShard took. What is left is
- * the job's own bookkeeping (plan lookup, marker check, progress) and the queue round trip (completion, the
- * parent's update, fetching the next job). Each worker's first job (model download, session opening) is left out.
- */
 export function logTime(l: WorkerLog): number {
   return typeof l.time === 'number' ? l.time : Date.parse(l.time);
 }
 
-export function engineOverhead(logs: WorkerLog[]): { perShardMs: number; featurizeSeconds: number; samples: number } {
+/** The engine's cost per shard: its mean, and the median and 90th percentile of the jobs measured. */
+export interface EngineOverhead {
+  perShardMs: number;
+  p50Ms: number;
+  p90Ms: number;
+  featurizeSeconds: number;
+  /** Featurize jobs measured (followed by another featurize job on the same worker). */
+  samples: number;
+}
+
+/**
+ * The engine's cost per shard, from the workers' logs: for a featurize job followed by another featurize job on
+ * the same worker (concurrency 1), the time between the two starts minus the time featurizeShard took. What is
+ * left is the job's own bookkeeping (plan lookup, marker check, progress) and the queue round trip (completion,
+ * the parent's update, fetching the next job). Each worker's first job (model download, session opening) is
+ * left out, and so is a featurize job followed by a job of another stage: a merge, reduce or project job is
+ * queued only once its inputs are done, so the time before it starts is the worker waiting for the other workers
+ * or for the reduce, not the engine's cost. Counting that wait (one per worker: the reduce's tail, reported
+ * apart) made the figure of the 10^6-image run 7.3 ms, and 28 ms with a flat reduce whose tail is 48 s; without
+ * it, the same path at 10^5 images gives 2.7 and 3.3 ms (bench:scale, 2,000 shards, 2 workers).
+ */
+export function engineOverhead(logs: WorkerLog[]): EngineOverhead {
   const byWorker = new Map<string, WorkerLog[]>();
   for (const l of logs)
     if (l.msg === 'job started' || l.msg === 'shard featurized') byWorker.set(l.worker ?? '?', [...(byWorker.get(l.worker ?? '?') ?? []), l]);
@@ -373,7 +393,7 @@ export function engineOverhead(logs: WorkerLog[]): { perShardMs: number; featuri
     const starts = list.filter((l) => l.msg === 'job started');
     for (let i = 1; i + 1 < starts.length; i++) {
       const job = starts[i];
-      if (job.stage !== 'featurize') continue;
+      if (job.stage !== 'featurize' || starts[i + 1].stage !== 'featurize') continue;
       const done = list.find((l) => l.msg === 'shard featurized' && l.shard === job.shard && logTime(l) >= logTime(job));
       const ms = done?.ms ?? (done?.seconds === undefined ? undefined : done.seconds * 1000);
       if (ms === undefined) continue;
@@ -382,5 +402,7 @@ export function engineOverhead(logs: WorkerLog[]): { perShardMs: number; featuri
     }
   }
   const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
-  return { perShardMs: mean(overheads), featurizeSeconds: mean(seconds), samples: overheads.length };
+  const sorted = [...overheads].sort((a, b) => a - b);
+  const quantile = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN);
+  return { perShardMs: mean(overheads), p50Ms: quantile(0.5), p90Ms: quantile(0.9), featurizeSeconds: mean(seconds), samples: overheads.length };
 }
