@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Moments } from './moments.js';
 import { ReflectorBlockKernel } from './matrix-kernels.js';
 import { symmetricEigen } from './symmetric-eigen.js';
@@ -73,18 +74,34 @@ export async function fitPca(moments: Moments, choice: ComponentChoice, threads 
   };
 }
 
-interface PcaModelJson {
-  format: 'fruits-pca/1';
-  dim: number;
-  k: number;
-  nSamples: number;
-  choice: ComponentChoice;
-  totalVariance: number;
-  explainedVariance: number[];
-  explainedVarianceRatio: number[];
-  mean: number[];
-  components: number[][];
-}
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+const choiceSchema = z.union([z.looseObject({ k: z.number().int().min(1) }), z.looseObject({ variance: z.number().gt(0).max(1) })]);
+
+/** pca/model.json, with the sizes that tie its arrays together checked (a file cut short fails here, not in a kernel). */
+const pcaModelJson = z
+  .looseObject({
+    format: z.literal('fruits-pca/1'),
+    dim: z.number().int().min(1),
+    k: z.number().int().min(1),
+    nSamples: z.number().int().min(0),
+    choice: choiceSchema,
+    totalVariance: z.number(),
+    // null: JSON's NaN (a ratio of data with no variance), read back as NaN.
+    explainedVariance: z.array(z.number().nullable()),
+    explainedVarianceRatio: z.array(z.number().nullable()),
+    mean: z.array(finite),
+    components: z.array(z.array(finite)),
+  })
+  .superRefine((m, ctx) => {
+    const expect = (ok: boolean, path: string, message: string) => ok || ctx.addIssue({ code: 'custom', path: [path], message });
+    expect(m.k <= m.dim, 'k', `must be at most dim (${m.dim})`);
+    expect(m.mean.length === m.dim, 'mean', `must hold dim (${m.dim}) values, not ${m.mean.length}`);
+    expect(m.explainedVariance.length === m.k, 'explainedVariance', `must hold k (${m.k}) values`);
+    expect(m.explainedVarianceRatio.length === m.k, 'explainedVarianceRatio', `must hold k (${m.k}) values`);
+    expect(m.components.length === m.k && m.components.every((row) => row.length === m.dim), 'components', `must be k × dim (${m.k} × ${m.dim})`);
+  });
+
+type PcaModelJson = z.infer<typeof pcaModelJson>;
 
 export function pcaModelToJson(model: PcaModel): string {
   const json: PcaModelJson = {
@@ -103,8 +120,20 @@ export function pcaModelToJson(model: PcaModel): string {
 }
 
 export function pcaModelFromJson(text: string): PcaModel {
-  const json = JSON.parse(text) as PcaModelJson;
-  if (json.format !== 'fruits-pca/1') throw new PcaFormatError(`unknown PCA model format ${String(json.format)}`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new PcaFormatError(`the PCA model is not JSON (${(error as Error).message}): the file was cut short`, { cause: error });
+  }
+  if ((raw as { format?: unknown } | null)?.format !== 'fruits-pca/1')
+    throw new PcaFormatError(`unknown PCA model format ${String((raw as { format?: unknown } | null)?.format)}`);
+  const parsed = pcaModelJson.safeParse(raw);
+  if (!parsed.success) {
+    const fields = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`);
+    throw new PcaFormatError(`not a readable PCA model: ${fields.join('; ')}`, { cause: parsed.error });
+  }
+  const json = parsed.data;
   const components = new Float32Array(json.k * json.dim);
   json.components.forEach((row, c) => components.set(row, c * json.dim));
   return {
@@ -115,7 +144,7 @@ export function pcaModelFromJson(text: string): PcaModel {
     totalVariance: json.totalVariance,
     mean: Float32Array.from(json.mean),
     components,
-    explainedVariance: Float64Array.from(json.explainedVariance),
-    explainedVarianceRatio: Float64Array.from(json.explainedVarianceRatio),
+    explainedVariance: Float64Array.from(json.explainedVariance, (v) => v ?? NaN),
+    explainedVarianceRatio: Float64Array.from(json.explainedVarianceRatio, (v) => v ?? NaN),
   };
 }

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { ScatterKernel } from './matrix-kernels.js';
 import { Moments } from './moments.js';
 import { componentsFor, fitPca, pcaModelFromJson, pcaModelToJson } from './pca-model.js';
+import { PcaFormatError } from './errors.js';
 
 /** Data with a known, decaying spectrum plus noise: rows × dim, float32 like real features. */
 function syntheticData(rows: number, dim: number, seed = 3): Float32Array {
@@ -117,4 +118,23 @@ test('moments and the PCA model survive serialisation exactly', async () => {
   const restored = pcaModelFromJson(pcaModelToJson(model));
   assert.equal(restored.k, model.k);
   assert.deepEqual(Array.from(restored.components), Array.from(model.components));
+});
+
+test('a pca/model.json cut short or with arrays of the wrong size is a PcaFormatError naming the field', async () => {
+  const kernel = await ScatterKernel.create();
+  const moments = await kernel.moments(syntheticData(40, 8), 40, 8);
+  await kernel.close();
+  const text = pcaModelToJson(await fitPca(moments, { k: 3 }));
+  assert.throws(
+    () => pcaModelFromJson(text.slice(0, text.length / 2)),
+    (e: unknown) => e instanceof PcaFormatError && /not JSON/.test(e.message) && e.cause instanceof SyntaxError,
+  );
+  // Before the schema, a short mean came back as a Float32Array of 7 and the projection read past it.
+  const json = JSON.parse(text);
+  assert.throws(
+    () => pcaModelFromJson(JSON.stringify({ ...json, mean: json.mean.slice(1) })),
+    /not a readable PCA model: mean: must hold dim \(8\) values, not 7/,
+  );
+  assert.throws(() => pcaModelFromJson(JSON.stringify({ ...json, components: json.components.slice(1) })), /components: must be k × dim \(3 × 8\)/);
+  assert.throws(() => pcaModelFromJson(JSON.stringify({ ...json, format: 'other' })), /unknown PCA model format other/);
 });
