@@ -57,6 +57,20 @@ export type { PartProblem } from './dataset/part-record.js';
  */
 export { readRunStatus, type RunStatus } from './dataset/read-run.js';
 /**
+ * A run's JSON files, read with their schema checked (a RunFileError names the file and the field) and written as
+ * fruits writes them.
+ *
+ * @example
+ * ```ts
+ * import { openStorage, readManifest } from 'fruits';
+ * const manifest = await readManifest(openStorage('./run'));
+ * console.log(manifest.counts.features, manifest.pca.k);
+ * ```
+ */
+export { readManifest, readMarker, readPlan, writeManifest, writeMarker, writePlan } from './dataset/run-files.js';
+/** What featurize recorded of one shard (`_tmp/featurized/part-NNNNN.json`). */
+export type { FeaturizeResult, ShardTimings } from './dataset/featurize-marker.js';
+/**
  * Checks every part a finished run lists (row counts, readable Parquet): what `fruits inspect --verify` reports.
  *
  * @example
@@ -279,7 +293,7 @@ export {
 /** Errors of the PCA layer. */
 export { PcaFormatError } from './pca/errors.js';
 /** Errors of the dataset layer. */
-export { DamagedPartError } from './dataset/errors.js';
+export { DamagedPartError, RunFileError } from './dataset/errors.js';
 /** Errors of the pipeline stages. */
 export {
   AugmentStoppedError,

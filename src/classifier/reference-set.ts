@@ -2,9 +2,10 @@ import { layout } from '../dataset/layout.js';
 import type { Manifest } from '../dataset/manifest.js';
 import { decodeParquet, readStringColumn, readVectorColumn } from '../dataset/parquet.js';
 import { readRunStatus } from '../dataset/read-run.js';
-import { pcaModelFromJson, type PcaModel } from '../pca/pca-model.js';
+import type { PcaModel } from '../pca/pca-model.js';
 import type { Storage } from '../storage/storage.js';
 import { RunNotReadyError } from './errors.js';
+import { readPcaModel } from '../dataset/run-files.js';
 
 /**
  * A finished run seen as labelled reference vectors: what the classifier learns from. Rows are in part order
@@ -43,7 +44,7 @@ export async function loadReferenceSet(run: Storage, options: LoadOptions = {}):
   }
   const { manifest } = status;
   if (!(await run.exists(layout.pcaModel))) throw new RunNotReadyError(`${run.uri} has no ${layout.pcaModel}: the run is damaged; extract it again.`);
-  const pca = pcaModelFromJson((await run.read(layout.pcaModel)).toString());
+  const pca = await readPcaModel(run);
 
   const resultParts = await partKeys(run, 'results/');
   if (resultParts.length === 0) throw new RunNotReadyError(`${run.uri} has no results/ parts: the run holds no image vectors.`);

@@ -4,3 +4,4 @@
  * @module
  */
 export { DamagedPartError } from './errors/damaged-part-error.js';
+export { RunFileError } from './errors/run-file-error.js';

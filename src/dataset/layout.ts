@@ -42,6 +42,11 @@ export const layout = {
   moments: (shard: number) => `_tmp/moments/${partName(shard, 'bin')}`,
   /** Node `node` of level `level` (≥ 1) of the tree reduce: the merged moments of the shards under it. */
   mergedMoments: (level: number, node: number) => `_tmp/merged/L${level}/${partName(node, 'bin')}`,
+  /** The model a distributed run's workers download (content-addressed: the same key is the same bytes). */
+  broadcastModel: (sha256: string) => `_tmp/model/${sha256}.onnx`,
+  /** When the coordinator queued the run, and what the reduce measured (distributed runs, for the manifest). */
+  engineStarted: '_tmp/engine/started.json',
+  engineReduce: '_tmp/engine/reduce.json',
   /** Written last by featurize, with the record of the parts it wrote: --resume skips the shard while they match. */
   featurized: (shard: number) => `_tmp/featurized/${partName(shard, 'json')}`,
 } as const;

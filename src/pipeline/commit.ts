@@ -8,9 +8,11 @@ import { RESIZE_DESCRIPTION } from '../images/decode.js';
 import type { ModelInfo } from '../model/feature-extractor.js';
 import type { PcaModel } from '../pca/pca-model.js';
 import type { Storage } from '../storage/storage.js';
-import type { FeaturizeResult, ShardTimings } from './featurize.js';
+import type { FeaturizeResult, ShardTimings } from '../dataset/featurize-marker.js';
 import type { Plan } from '../dataset/plan.js';
+import { mapLimited, READ_CONCURRENCY } from './map-limited.js';
 import { planDigest } from './plan.js';
+import { readMarker, writeManifest } from '../dataset/run-files.js';
 
 export interface CommitInput {
   plan: Plan;
@@ -30,9 +32,7 @@ export interface CommitInput {
 export async function commitRun(output: Storage, input: CommitInput): Promise<Manifest> {
   const t0 = performance.now();
   const { plan, model, pca } = input;
-  const results: FeaturizeResult[] = await Promise.all(
-    plan.shards.map(async (s) => JSON.parse((await output.read(layout.featurized(s.index))).toString()) as FeaturizeResult),
-  );
+  const results: FeaturizeResult[] = await mapLimited(plan.shards, READ_CONCURRENCY, (s) => readMarker(output, s.index));
   const parts = await recordParts(output, plan, results);
   const pcaFile = await output.read(layout.pcaModel);
   const workerMs: ShardTimings = { decode: 0, inputWait: 0, inference: 0, moments: 0, write: 0 };
@@ -106,7 +106,7 @@ export async function commitRun(output: Storage, input: CommitInput): Promise<Ma
     planSha256: planDigest(plan),
     pcaModelFile: { bytes: pcaFile.length, sha256: sha256(pcaFile) },
   };
-  await output.write(layout.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
+  await writeManifest(output, manifest);
   await output.write(layout.success, '');
   await output.deletePrefix(layout.tmp);
   return manifest;

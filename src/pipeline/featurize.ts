@@ -1,5 +1,6 @@
 import { layout } from '../dataset/layout.js';
-import { recordOf, type PartRecord } from '../dataset/part-record.js';
+import type { FeaturizeResult, ShardTimings } from '../dataset/featurize-marker.js';
+import { recordOf } from '../dataset/part-record.js';
 import { encodeErrors, encodeFeatures, type ErrorRecord } from '../dataset/schemas.js';
 import { decodeImage, type DecodedImage } from '../images/decode.js';
 import { writeImageInto } from '../images/normalize.js';
@@ -7,32 +8,7 @@ import type { Shard } from '../dataset/plan.js';
 import { ShardInputError, ShardStoppedError } from './errors.js';
 import { openShardReader } from './shard-input.js';
 import type { StageContext } from './stage-context.js';
-
-/**
- * Worker-side time per step of a shard, in milliseconds (summed over workers in the manifest). Reading and
- * decoding of the next batches overlap inference: `decode` is the wall time during which some reading or decoding
- * was under way (never more than the shard's wall time), `inputWait` the part of it the thread actually waited
- * for (not hidden behind inference).
- */
-export interface ShardTimings {
-  decode: number;
-  inputWait: number;
-  inference: number;
-  moments: number;
-  write: number;
-}
-
-export interface FeaturizeResult {
-  shard: number;
-  images: number;
-  errors: number;
-  timings: ShardTimings;
-  /**
-   * The files the shard wrote, as written (absent in markers made before they were recorded): --resume redoes a
-   * shard whose part no longer matches, and the commit copies these into the manifest.
-   */
-  parts?: { features: PartRecord; errors?: PartRecord; moments?: { bytes: number } };
-}
+import { writeMarker } from '../dataset/run-files.js';
 
 type Prepared = { ok: true; index: number; image: DecodedImage; bytes: number } | { ok: false; error: ErrorRecord };
 
@@ -155,7 +131,7 @@ export async function featurizeShard(
     moments: { bytes: momentsFile.length },
   };
   const result: FeaturizeResult = { shard: shard.index, images: rows, errors: errors.length, timings, parts };
-  await output.write(layout.featurized(shard.index), JSON.stringify(result));
+  await writeMarker(output, result);
   return result;
 }
 

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { openStorage } from '../storage/open-storage.js';
 import { prepareRun } from './prepare-run.js';
 import { DEFAULT_RUN_OPTIONS, fingerprint } from '../dataset/run-spec.js';
+import { manifestFixture, planFixture } from '../../test/support/run-fixtures.js';
 
 test('a refused --resume names the option that differs, with both values', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fruits-prepare-'));
@@ -13,7 +14,7 @@ test('a refused --resume names the option that differs, with both values', async
   mkdirSync(join(out, '_tmp'), { recursive: true });
   const model = { file: 'm.onnx', sha256: 'a'.repeat(64) };
   const spec = { runId: 'r-1', input: join(dir, 'in'), output: out, options: { ...DEFAULT_RUN_OPTIONS, shardSize: 512 }, model, fingerprint: 'old' };
-  writeFileSync(join(out, '_tmp', 'plan.json'), JSON.stringify({ spec, images: 0, classes: [], shards: [] }));
+  writeFileSync(join(out, '_tmp', 'plan.json'), JSON.stringify(planFixture({ images: 0, classes: [], shards: [] }, spec)));
   const call = {
     input: openStorage(join(dir, 'in')),
     output: openStorage(out),
@@ -38,19 +39,19 @@ test('--resume of a finished run with a missing part is refused, _SUCCESS kept, 
   const options = { ...DEFAULT_RUN_OPTIONS };
   const sha256 = 'b'.repeat(64);
   const record = { rows: 1, bytes: 10, sha256: 'c'.repeat(64) };
-  const manifest = {
+  const fixture = manifestFixture();
+  const manifest = manifestFixture({
     runId: 'r-2',
     fingerprint: fingerprint(input, options, sha256),
     input,
     output: out,
-    createdAt: new Date().toISOString(),
     options,
-    model: { file: 'm.onnx', sha256 },
+    model: { ...fixture.model, file: 'm.onnx', sha256 },
     counts: { listed: 1, features: 1, errors: 0, classes: 1, shards: 1 },
-    parts: [{ shard: 0, images: 1, featurized: { images: 1, errors: 0, timings: {} }, features: record, results: record }],
+    parts: [{ shard: 0, images: 1, featurized: fixture.parts![0].featurized, features: record, results: record }],
     // The digest of another listing: the input changed since the run.
     planSha256: 'd'.repeat(64),
-  };
+  });
   writeFileSync(join(out, 'manifest.json'), JSON.stringify(manifest));
   writeFileSync(join(out, '_SUCCESS'), '');
   const call = { input: openStorage(input), output: openStorage(out), options, model: { path: '/m.onnx', sha256 }, resume: true, overwrite: false };

@@ -5,11 +5,13 @@ import { parquetRowCount } from '../dataset/parquet.js';
 import type { PartProblem } from '../dataset/part-record.js';
 import type { Storage } from '../storage/storage.js';
 import { OutputConflictError } from './errors.js';
-import type { FeaturizeResult } from './featurize.js';
+import type { FeaturizeResult } from '../dataset/featurize-marker.js';
 import type { Plan } from '../dataset/plan.js';
 import { planDigest, planShards, type PlanOptions } from './plan.js';
 import { fingerprint, newRunId, type RunOptions, type RunSpec } from '../dataset/run-spec.js';
 import { verifyRun, type Verification } from './verify-run.js';
+import { readManifest, readPlan, writeMarker, writePlan } from '../dataset/run-files.js';
+import { RunFileError } from '../dataset/errors.js';
 
 export interface PrepareOptions {
   input: Storage;
@@ -44,12 +46,24 @@ const RUN_ENTRIES = [...Object.values(layout.folders).filter((f) => !f.startsWit
 export async function checkOutput(output: Storage, options: { resume: boolean; overwrite: boolean }): Promise<void> {
   if (options.resume) return;
   if (options.overwrite) return refuseForeignFiles(output);
-  if (await output.exists(layout.success)) {
-    const manifest = JSON.parse((await output.read(layout.manifest)).toString()) as Manifest;
-    throw finishedRunConflict(output, manifest);
-  }
-  if (await output.exists(layout.plan)) throw unfinishedRunConflict(output, JSON.parse((await output.read(layout.plan)).toString()) as Plan);
+  if (await output.exists(layout.success)) throw finishedRunConflict(output, await readOrConflict(output, readManifest, 'a finished run (_SUCCESS)'));
+  if (await output.exists(layout.plan)) throw unfinishedRunConflict(output, await readOrConflict(output, readPlan, 'an unfinished run'));
   await refuseForeignFiles(output);
+}
+
+/**
+ * A run file of the run already in the output; one that does not read back still means the folder holds a run
+ * (fruits wrote _SUCCESS or _tmp/plan.json), so it is the same conflict, with the reason, not a failure.
+ */
+async function readOrConflict<T>(output: Storage, read: (s: Storage) => Promise<T>, what: string): Promise<T> {
+  try {
+    return await read(output);
+  } catch (error) {
+    if (!(error instanceof RunFileError)) throw error;
+    throw new OutputConflictError(`${output.uri} holds ${what} whose ${error.message}. Use --overwrite to replace it, or choose another output folder.`, {
+      cause: error,
+    });
+  }
 }
 
 /**
@@ -105,7 +119,7 @@ export async function prepareRun(options: PrepareOptions): Promise<Prepared> {
   if (overwrite) {
     await clearRun(output);
   } else if (complete) {
-    const manifest = JSON.parse((await output.read(layout.manifest)).toString()) as Manifest;
+    const manifest = resume ? await readManifest(output) : await readOrConflict(output, readManifest, 'a finished run (_SUCCESS)');
     if (resume && manifest.fingerprint === print) {
       // "Nothing to do" only for a run whose parts are all there and whole; else the damaged shards are redone.
       const verification = await verifyRun(output, manifest);
@@ -114,7 +128,7 @@ export async function prepareRun(options: PrepareOptions): Promise<Prepared> {
     }
     throw finishedRunConflict(output, manifest, resume ? differences(manifest, input.uri, options) : undefined);
   } else if (planned) {
-    const plan = JSON.parse((await output.read(layout.plan)).toString()) as Plan;
+    const plan = resume ? await readPlan(output) : await readOrConflict(output, readPlan, 'an unfinished run');
     if (!resume) throw unfinishedRunConflict(output, plan);
     if (plan.spec.fingerprint !== print) {
       throw new OutputConflictError(
@@ -138,7 +152,7 @@ export async function prepareRun(options: PrepareOptions): Promise<Prepared> {
     fingerprint: print,
   };
   const plan = await planShards(input, spec, { onProgress: options.onPlanProgress });
-  await output.write(layout.plan, JSON.stringify(plan));
+  await writePlan(output, plan);
   return { state: 'ready', plan, resumed: false };
 }
 
@@ -205,9 +219,9 @@ async function reopenRun(input: Storage, output: Storage, manifest: Manifest, ve
           parts: { features: record.features, ...(record.errors ? { errors: record.errors } : {}) },
         }
       : await legacyMarker(output, i);
-    await output.write(layout.featurized(i), JSON.stringify(marker));
+    await writeMarker(output, marker);
   }
-  await output.write(layout.plan, JSON.stringify(plan));
+  await writePlan(output, plan);
   await output.delete(layout.success);
   return plan;
 }

@@ -1,10 +1,12 @@
 import { layout } from '../dataset/layout.js';
 import { checkPart, isProblem, type PartProblem } from '../dataset/part-record.js';
-import { pcaModelFromJson, type PcaModel } from '../pca/pca-model.js';
+import type { PcaModel } from '../pca/pca-model.js';
 import type { Storage } from '../storage/storage.js';
-import type { FeaturizeResult } from './featurize.js';
+import type { FeaturizeResult } from '../dataset/featurize-marker.js';
 import { mapLimited, READ_CONCURRENCY } from './map-limited.js';
 import type { Plan } from '../dataset/plan.js';
+import { RunFileError } from '../dataset/errors.js';
+import { readMarker, readPcaModel } from '../dataset/run-files.js';
 
 /** Shards still to do for a stage, and the parts found damaged on the way (those shards are among them). */
 export interface Pending {
@@ -38,7 +40,7 @@ export async function resumePoint(output: Storage, plan: Plan): Promise<ResumePo
 export async function keptPcaModel(output: Storage): Promise<PcaModel | undefined> {
   if (!(await output.exists(layout.pcaModel))) return undefined;
   try {
-    return pcaModelFromJson((await output.read(layout.pcaModel)).toString());
+    return await readPcaModel(output);
   } catch {
     return undefined;
   }
@@ -59,7 +61,7 @@ export async function pendingFeaturize(output: Storage, plan: Plan, options: { n
   const moments = options.needMoments ? await sizes(output, layout.folders.moments) : undefined;
   const problems: PartProblem[] = [];
   const pending = await mapLimited(plan.shards, READ_CONCURRENCY, async ({ index }) => {
-    const marker = await readMarker(output, index);
+    const marker = await markerOrProblem(output, index);
     if (!marker) return true;
     if ('problem' in marker) {
       problems.push(marker);
@@ -99,7 +101,7 @@ export async function pendingProject(output: Storage, plan: Plan): Promise<Pendi
   const pending = await mapLimited(plan.shards, READ_CONCURRENCY, async ({ index }) => {
     const key = layout.results(index);
     if (!listed.has(key)) return true;
-    const marker = await readMarker(output, index);
+    const marker = await markerOrProblem(output, index);
     const rows = marker && !('problem' in marker) ? marker.images : undefined;
     const checked = await checkPart(output, key, { rows });
     if (!isProblem(checked)) return false;
@@ -129,21 +131,14 @@ async function shardProblems(output: Storage, marker: FeaturizeResult, moments: 
   return problems;
 }
 
-async function readMarker(output: Storage, shard: number): Promise<FeaturizeResult | PartProblem | undefined> {
-  const key = layout.featurized(shard);
-  let text: string;
+async function markerOrProblem(output: Storage, shard: number): Promise<FeaturizeResult | PartProblem | undefined> {
   try {
-    text = (await output.read(key)).toString();
+    return await readMarker(output, shard);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    // A marker that does not read back is a damaged shard: redone, like a damaged part.
+    if (error instanceof RunFileError) return { key: layout.featurized(shard), problem: `not a readable marker (${error.message})` };
     throw error;
-  }
-  try {
-    const marker = JSON.parse(text) as FeaturizeResult;
-    if (marker.shard !== shard || typeof marker.images !== 'number') throw new Error('not a marker of this shard');
-    return marker;
-  } catch (error) {
-    return { key, problem: `not a readable marker (${(error as Error).message})` };
   }
 }
 

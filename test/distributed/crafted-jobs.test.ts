@@ -205,7 +205,8 @@ describe('fruits worker with no --allow and no FRUITS_ALLOW: its current directo
     const planPath = join(etcRun, '_tmp', 'plan.json');
     const crafted = JSON.parse(readFileSync(planPath, 'utf8'));
     crafted.spec.input = '/etc';
-    crafted.shards[0].keys = ['passwd', 'shadow'];
+    // A well-formed plan (labels and sizes as long as the keys): only where it reads from is wrong.
+    Object.assign(crafted.shards[0], { keys: ['passwd', 'shadow'], labels: ['a', 'a'], sizes: [1, 1] });
     writeFileSync(planPath, JSON.stringify(crafted));
     const foreign = join(outside, 'runs', 'x');
     const foreignId = await plan(join(home, 'input'), foreign);

@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import { runCli } from '../support/cli.js';
 import { writeImageFolder } from '../support/synthetic-images.js';
 import { writeTinyModel } from '../support/tiny-model.js';
+import { manifestFixture } from '../support/run-fixtures.js';
 
 // No model configured anywhere (runCli: empty FRUITS_MODEL*, a fresh cache, an unreachable weights server): every
 // one of these used to say "no model found" instead of what is wrong with the paths.
@@ -40,11 +41,23 @@ describe('extract checks its input and output before it looks for a model', () =
       async () => {
         await writeImageFolder(join(root, 'images'), { classes: 1, perClass: 1, size: 16 });
         mkdirSync(join(root, 'finished'));
-        writeFileSync(join(root, 'finished', 'manifest.json'), JSON.stringify({ runId: 'r-1', input: 'somewhere' }));
+        writeFileSync(join(root, 'finished', 'manifest.json'), JSON.stringify(manifestFixture({ runId: 'r-1', input: 'somewhere' })));
         writeFileSync(join(root, 'finished', '_SUCCESS'), '');
         return [join(root, 'images'), join(root, 'finished')];
       },
       /already holds a finished run \(r-1, input somewhere\)/,
+      5,
+    ],
+    [
+      // Still the output conflict (fruits wrote _SUCCESS there), with why the manifest does not read back.
+      'an output that holds a finished run whose manifest is damaged',
+      async () => {
+        mkdirSync(join(root, 'damaged'));
+        writeFileSync(join(root, 'damaged', 'manifest.json'), JSON.stringify({ runId: 'r-1', input: 'somewhere' }));
+        writeFileSync(join(root, 'damaged', '_SUCCESS'), '');
+        return [join(root, 'images'), join(root, 'damaged')];
+      },
+      /holds a finished run \(_SUCCESS\) whose \S+manifest\.json is not a fruits manifest: format: .*Use --overwrite/,
       5,
     ],
     [

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
@@ -106,6 +106,29 @@ describe('fruits inspect --verify', () => {
     // Extraction is deterministic: the redone shards hold the same floats as first written, so the PCA model
     // kept is the one all the data gives, and the results equal the reference's.
     assert.deepEqual(await contents(dir), await contents(reference));
+  });
+});
+
+describe('run files that do not read back', () => {
+  test('a manifest or plan of the wrong shape: one line naming the file and the field, exit 1 (it was a TypeError)', async () => {
+    const dir = join(work, 'bad-run-files');
+    cpSync(reference, dir, { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+    delete manifest.counts;
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+    const finished = await runCli(['inspect', dir]);
+    assert.equal(finished.code, 1, finished.stderr);
+    assert.match(finished.stderr, /bad-run-files\/manifest\.json is not a fruits manifest: counts: missing/);
+    assert.doesNotMatch(finished.stderr, /TypeError/);
+    assert.equal(finished.stderr.trimEnd().split('\n').length, 1, finished.stderr);
+
+    rmSync(join(dir, '_SUCCESS'));
+    mkdirSync(join(dir, '_tmp'));
+    writeFileSync(join(dir, '_tmp', 'plan.json'), JSON.stringify({ spec: {}, images: 3 }));
+    const unfinished = await runCli(['inspect', dir]);
+    assert.equal(unfinished.code, 1, unfinished.stderr);
+    assert.match(unfinished.stderr, /_tmp\/plan\.json is not a fruits plan: spec\.runId: missing; spec\.input: missing/);
+    assert.doesNotMatch(unfinished.stderr, /TypeError/);
   });
 });
 

@@ -16,6 +16,7 @@ import { RunClock } from './run-clock.js';
 import { RunMonitor } from './run-monitor.js';
 import { RunRegistry } from './run-registry.js';
 import { RunScheduler, type ScheduleResult } from './run-scheduler.js';
+import { readManifest, readPlan } from '../../dataset/run-files.js';
 
 export interface BullmqEngineOptions {
   redis: RedisTarget;
@@ -81,9 +82,9 @@ export class BullmqEngine implements Engine {
       throw new UnknownRunError(`no run ${runId} in the queue's records at ${this.options.redis.redacted}; resume it with <input> <output> --resume instead`);
     const output = openStorage(record.output);
     const stored = (await output.exists(layout.plan))
-      ? (JSON.parse((await output.read(layout.plan)).toString()) as Plan).spec.options
+      ? (await readPlan(output)).spec.options
       : (await output.exists(layout.manifest))
-        ? (JSON.parse((await output.read(layout.manifest)).toString()) as Manifest).options
+        ? (await readManifest(output)).options
         : undefined;
     if (!stored) throw new UnknownRunError(`run ${runId} was recorded with output ${record.output}, which holds no run any more`);
     return { input: record.input, output: record.output, options: stored };
@@ -204,7 +205,7 @@ export class BullmqEngine implements Engine {
     // when the coordinator exits (a commit whose worker died is redone, and returns at once).
     if (success && commit !== 'active') {
       await monitor.moveTo('commit');
-      return { manifest: JSON.parse((await output.read(layout.manifest)).toString()) as Manifest };
+      return { manifest: await readManifest(output) };
     }
     if (reduce === 'failed' || commit === 'failed') throw await this.failure(queue, plan, commit === 'failed' ? 'commit' : 'reduce');
     if (reduce === 'active') await monitor.moveTo('pca');

@@ -7,7 +7,8 @@ import { FEATURE_DIM } from '../../model/feature-extractor.js';
 import { ReduceTree } from '../../pca/moments-tree.js';
 import { pcaModelFromJson } from '../../pca/pca-model.js';
 import { commitRun } from '../../pipeline/commit.js';
-import { featurizeShard, type FeaturizeResult } from '../../pipeline/featurize.js';
+import type { FeaturizeResult } from '../../dataset/featurize-marker.js';
+import { featurizeShard } from '../../pipeline/featurize.js';
 import type { Shard } from '../../dataset/plan.js';
 import { projectShard } from '../../pipeline/project.js';
 import { mergeTreeNode, treeInputKey } from '../../pipeline/reduce.js';
@@ -19,6 +20,7 @@ import type { RunCache, RunHandle } from './run-cache.js';
 import { RunClock } from './run-clock.js';
 import type { RunScheduler } from './run-scheduler.js';
 import { reduceInThread } from './threaded-reduce.js';
+import { readManifest, readMarker } from '../../dataset/run-files.js';
 
 /** Progress is sent to Redis at most this often per job: a QueueEvents stream entry each. */
 const PROGRESS_INTERVAL_MS = 500;
@@ -94,7 +96,7 @@ export class JobProcessor {
     const { runId } = run;
     if (await run.output.exists(layout.featurized(index))) {
       this.log.info({ runId, stage: 'featurize', shard: index }, 'shard already featurized: duplicate job skipped');
-      return summary(JSON.parse((await run.output.read(layout.featurized(index))).toString()) as FeaturizeResult);
+      return summary(await readMarker(run.output, index));
     }
     const context = await this.runs.context(run);
     const started = performance.now();
@@ -241,7 +243,7 @@ export class JobProcessor {
   private async commit(job: Job, token: string | undefined, run: RunHandle): Promise<Pick<Manifest, 'runId' | 'counts'>> {
     const { plan, output, runId } = run;
     if (await output.exists(layout.success)) {
-      const manifest = JSON.parse((await output.read(layout.manifest)).toString()) as Manifest;
+      const manifest = await readManifest(output);
       return { runId: manifest.runId, counts: manifest.counts };
     }
     await this.awaitInputs(job, token, 'cannot commit', async () => (await unprojectedShards(output, plan)).map((s) => `shard ${s} not projected`));

@@ -1,5 +1,8 @@
 import { z } from 'zod';
+import { RunFileError } from '../../dataset/errors.js';
+import { layout } from '../../dataset/layout.js';
 import type { Plan } from '../../dataset/plan.js';
+import { parseRunFile, planSchema } from '../../dataset/run-files.js';
 import { InvalidJobError } from './errors.js';
 import { isPowerOfTwo } from '../../pca/moments-tree.js';
 import { JOB_NAMES, MAX_REDUCE_FAN_IN, RUN_ID_PATTERN, type JobName } from './queue-contract.js';
@@ -40,10 +43,10 @@ export function parseJob(name: string, data: unknown): ParsedJob {
 }
 
 /**
- * The parts of a plan a worker relies on. The plan is read from storage, which a crafted job can point anywhere
- * the worker may read: the model file name ends up in a local cache path, so it must be a plain file name.
+ * What a worker requires of a plan beyond its shape. The plan is read from storage, which a crafted job can point
+ * anywhere the worker may read: the model file name ends up in a local cache path, so it must be a plain file name.
  */
-const planSchema = z.looseObject({
+const trustedPlan = z.looseObject({
   spec: z.looseObject({
     runId,
     input: storageUri,
@@ -66,25 +69,27 @@ const planSchema = z.looseObject({
   ),
 });
 
+/**
+ * The plan a job's output holds, read as any run file is (dataset/run-files.ts), then held to what a worker
+ * trusts. Either failure is an InvalidJobError (failed without retries), its cause the reason.
+ */
 export function parsePlan(text: string, where: string): Plan {
-  let json: unknown;
+  let plan: Plan;
   try {
-    json = JSON.parse(text);
+    plan = parseRunFile(planSchema, text, layout.plan, where);
   } catch (error) {
-    throw new InvalidJobError(`${where} is not JSON: ${(error as Error).message}`, { cause: error });
+    if (error instanceof RunFileError) throw new InvalidJobError(error.message, { cause: error });
+    throw error;
   }
-  const parsed = planSchema.safeParse(json);
-  if (!parsed.success) {
+  const trusted = trustedPlan.safeParse(plan);
+  if (!trusted.success) {
     throw new InvalidJobError(
-      `${where} is not a fruits plan: ${parsed.error.issues
+      `${where} is not a plan this worker runs: ${trusted.error.issues
         .map((i) => `${i.path.join('.')}: ${i.message}`)
         .join('; ')
         .slice(0, 400)}`,
+      { cause: trusted.error },
     );
   }
-  const plan = parsed.data as unknown as Plan;
-  plan.shards.forEach((s, i) => {
-    if (s.index !== i) throw new InvalidJobError(`${where}: shard ${i} has index ${s.index}`);
-  });
   return plan;
 }

@@ -6,6 +6,7 @@ import { modelCacheDir } from '../../model/locate.js';
 import { sha256Bytes, sha256File } from '../../model/sha256.js';
 import type { Storage } from '../../storage/storage.js';
 import { ModelBroadcastError } from './errors.js';
+import { layout } from '../../dataset/layout.js';
 
 /**
  * The "broadcast" of the model weights (Spark's broadcast variable): the coordinator puts the model file next
@@ -23,7 +24,7 @@ export class ModelBroadcast {
   constructor(readonly cacheDir: string = join(modelCacheDir(), 'by-sha256')) {}
 
   static storageKey(sha256: string): string {
-    return `_tmp/model/${sha256}.onnx`;
+    return layout.broadcastModel(sha256);
   }
 
   /** Uploads the model unless the run's output already holds it (same key = same sha256). */

@@ -5,6 +5,7 @@ import { openStorage } from '../../storage/open-storage.js';
 import type { Storage } from '../../storage/storage.js';
 import { jobId, parseJobId } from './queue-contract.js';
 import type { RunRecord, RunRegistry } from './run-registry.js';
+import { readManifest } from '../../dataset/run-files.js';
 
 export type RunState = 'complete' | 'running' | 'failed' | 'stopped' | 'unknown';
 
@@ -99,7 +100,7 @@ export class QueueStatus {
     try {
       const output = openStorage(record.output);
       if (await output.exists(layout.success)) {
-        const manifest = JSON.parse((await output.read(layout.manifest)).toString()) as Manifest;
+        const manifest = await readManifest(output);
         report.manifest = { counts: manifest.counts, completedAt: manifest.completedAt, throughput: manifest.throughput };
         report.featurized = report.projected = manifest.counts.shards;
         report.state = 'complete';

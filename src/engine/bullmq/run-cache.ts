@@ -1,6 +1,5 @@
 import { layout } from '../../dataset/layout.js';
-import { ProjectionKernel } from '../../pca/matrix-kernels.js';
-import { pcaModelFromJson } from '../../pca/pca-model.js';
+import type { ProjectionKernel } from '../../pca/matrix-kernels.js';
 import type { Plan } from '../../dataset/plan.js';
 import { closeStageContext, openStageContext, type StageContext } from '../../pipeline/stage-context.js';
 import { openStorage } from '../../storage/open-storage.js';
@@ -9,6 +8,7 @@ import type { AccessPolicy } from './access-policy.js';
 import { InvalidJobError } from './errors.js';
 import { parsePlan } from './job-schemas.js';
 import type { ModelBroadcast } from './model-broadcast.js';
+import { openProjection } from '../../pipeline/project.js';
 
 /** What a worker holds for one run: the validated plan, its storages, and (once needed) the model and PCA kernels. */
 export interface RunHandle {
@@ -95,10 +95,7 @@ export class RunCache {
   /** The projection onto the run's PCA basis; read once per run, after the reduce wrote pca/model.json. */
   projection(handle: RunHandle): Promise<ProjectionKernel> {
     if (!handle.projection) {
-      handle.projection = handle.output.read(layout.pcaModel).then((bytes) => {
-        const model = pcaModelFromJson(bytes.toString());
-        return ProjectionKernel.create(model.mean, model.components, model.k, this.options.threads);
-      });
+      handle.projection = openProjection(handle.output, this.options.threads);
       handle.projection.catch(() => (handle.projection = undefined));
     }
     return handle.projection;

@@ -1,6 +1,6 @@
 import type { WireError } from '../../errors/wire.js';
 import type { AugmentResult, AugmentSpec } from '../../pipeline/augment.js';
-import type { FeaturizeResult } from '../../pipeline/featurize.js';
+import type { FeaturizeResult } from '../../dataset/featurize-marker.js';
 import type { Shard } from '../../dataset/plan.js';
 import type { RunSpec } from '../../dataset/run-spec.js';
 import type { ModelInfo } from '../../model/feature-extractor.js';

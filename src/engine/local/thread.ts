@@ -1,13 +1,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { toWire } from '../../errors/wire.js';
-import { layout } from '../../dataset/layout.js';
-import { ProjectionKernel } from '../../pca/matrix-kernels.js';
-import { pcaModelFromJson } from '../../pca/pca-model.js';
+import type { ProjectionKernel } from '../../pca/matrix-kernels.js';
 import { augmentShard } from '../../pipeline/augment.js';
 import { featurizeShard } from '../../pipeline/featurize.js';
 import { decodePhoto, type BackgroundPhoto } from '../../images/scene/index.js';
 import { basename } from 'node:path';
-import { projectShard } from '../../pipeline/project.js';
+import { openProjection, projectShard } from '../../pipeline/project.js';
 import { openStageContext } from '../../pipeline/stage-context.js';
 import type { ThreadInit, ThreadMessage, ThreadTask } from './messages.js';
 
@@ -45,10 +43,7 @@ try {
         );
         send({ type: 'augmented', result });
       } else {
-        if (!projection) {
-          const model = pcaModelFromJson((await context.output.read(layout.pcaModel)).toString());
-          projection = await ProjectionKernel.create(model.mean, model.components, model.k, init.threads);
-        }
+        projection ??= await openProjection(context.output, init.threads);
         const { rows } = await projectShard(context.output, projection, task.shard);
         send({ type: 'projected', shard: task.shard, rows });
       }
