@@ -30,6 +30,7 @@ export const layout = {
     errors: 'errors/',
     pca: 'pca/',
     moments: '_tmp/moments/',
+    featurized: '_tmp/featurized/',
     classifier: 'classifier/',
     augmented: 'augmented/',
   },

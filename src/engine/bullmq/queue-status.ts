@@ -106,7 +106,7 @@ export class QueueStatus {
         report.state = 'complete';
         return report;
       }
-      report.featurized = await countUnder(output, '_tmp/featurized/');
+      report.featurized = await countUnder(output, layout.folders.featurized);
       report.projected = await countUnder(output, 'results/');
     } catch (error) {
       report.storageError = (error as Error).message;
