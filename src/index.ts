@@ -249,7 +249,7 @@ export { loadReferenceSet, type ReferenceSet } from './classifier/reference-set.
  * const report = await train({ run: './run', backgrounds: './backgrounds' });
  * ```
  */
-export { DEFAULT_AUGMENT, train, type TrainOptions, type TrainingReport } from './classifier/train.js';
+export { DEFAULT_AUGMENT, train, type TrainOptions, type TrainingReport } from './api/train.js';
 /**
  * The fruit app: a Hono app (HTTP API + web page) and a server for it.
  *

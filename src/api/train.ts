@@ -21,7 +21,7 @@ import type { RunSpec } from '../dataset/run-spec.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { Catalog } from '../catalog/catalog.js';
-import { loadReferenceSet } from './reference-set.js';
+import { loadReferenceSet } from '../classifier/reference-set.js';
 import {
   calibrateThreshold,
   combineViews,
@@ -36,8 +36,8 @@ import {
   type LabelledRows,
   type SceneClassifier,
   type TrainingCandidate,
-} from './scene-classifier.js';
-import { DEFAULT_VIEW_SCALES, renderView, viewBoxes } from './views.js';
+} from '../classifier/scene-classifier.js';
+import { DEFAULT_VIEW_SCALES, renderView, viewBoxes } from '../classifier/views.js';
 
 export interface TrainOptions {
   run: string;
