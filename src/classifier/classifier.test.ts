@@ -3,20 +3,19 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { BatchQueue } from '../../src/classifier/batch-queue.js';
-import { decide, DEFAULT_THRESHOLDS } from '../../src/classifier/decision.js';
-import { QueueFullError } from '../../src/classifier/errors.js';
-import { crossValidate } from '../../src/classifier/evaluation.js';
-import { splitFold, stratifiedFolds } from '../../src/classifier/folds.js';
-import { oodScores } from '../../src/classifier/identifier.js';
-import { knnRanking } from '../../src/classifier/knn.js';
-import { NeighbourKernel } from '../../src/classifier/neighbours.js';
-import { fitTemperature, probeLogits, softmax, trainProbe } from '../../src/classifier/probe.js';
-import type { ReferenceSet } from '../../src/classifier/reference-set.js';
-import { classifierFromJson, classifierToJson, loadOrTrainClassifier, trainClassifier } from '../../src/classifier/trained-classifier.js';
-import { gatherRows, normalizeRows, seededRandom, transpose } from '../../src/classifier/vectors.js';
-import { TokenBuckets } from '../../src/app/middleware/rate-limit.js';
-import { LocalStorage } from '../../src/storage/local-storage.js';
+import { BatchQueue } from './batch-queue.js';
+import { decide, DEFAULT_THRESHOLDS } from './decision.js';
+import { QueueFullError } from './errors.js';
+import { crossValidate } from './evaluation.js';
+import { splitFold, stratifiedFolds } from './folds.js';
+import { oodScores } from './identifier.js';
+import { knnRanking } from './knn.js';
+import { NeighbourKernel } from './neighbours.js';
+import { fitTemperature, probeLogits, softmax, trainProbe } from './probe.js';
+import type { ReferenceSet } from './reference-set.js';
+import { classifierFromJson, classifierToJson, loadOrTrainClassifier, trainClassifier } from './trained-classifier.js';
+import { gatherRows, normalizeRows, seededRandom, transpose } from './vectors.js';
+import { LocalStorage } from '../storage/local-storage.js';
 
 const DIM = 16;
 const CLASSES = 4;
@@ -156,7 +155,7 @@ describe('classifiers on synthetic classes', () => {
   });
 });
 
-describe('decision, calibration, queue, rate limit', () => {
+describe('decision, calibration, batch queue', () => {
   const ood = (score: number) => ({ nearestSimilarity: 0.9, nearestRatio: score, centroidRatio: score, residualRatio: 0, score });
 
   test('decide: low score alone is "not sure" unless the other method agrees; far from references always is', () => {
@@ -208,19 +207,5 @@ describe('decision, calibration, queue, rate limit', () => {
       [0, 2, 4, 6, 8, 10],
     );
     assert.deepEqual(batches, [[0], [1, 2, 3], [4, 5]]);
-  });
-
-  test('token bucket: burst of N, then Retry-After until tokens refill', () => {
-    let now = 0;
-    const buckets = new TokenBuckets(2, () => now);
-    assert.equal(buckets.take('a'), 0);
-    assert.equal(buckets.take('a'), 0);
-    assert.equal(buckets.take('a'), 30, 'one token per 30 s at 2 per minute');
-    assert.equal(buckets.take('b'), 0, 'clients have their own buckets');
-    now += 30_000;
-    assert.equal(buckets.take('a'), 0);
-    now += 10 * 60_000;
-    buckets.take('c');
-    assert.equal(buckets.size, 1, 'full buckets are forgotten');
   });
 });
