@@ -96,13 +96,12 @@ module.exports = {
     },
     {
       // README "Layout of the code": a test beside the code tests that code; a run through the CLI or a Redis
-      // cluster is an end-to-end test and lives in test/. Exceptions, one file each: identifier-thread needs a
-      // real run folder to load, and `fruits extract` is what makes one; s3-storage still holds one end-to-end
-      // `fruits extract` s3:// → s3:// case that shares its s3rver set-up (to move to test/e2e/).
+      // cluster is an end-to-end test and lives in test/. One exception: identifier-thread needs a real run
+      // folder to load, and `fruits extract` is what makes one.
       name: 'unit-tests-stay-unit',
       comment: 'src/**/x.test.ts does not drive the CLI or start Redis: that test belongs in test/',
       severity: 'error',
-      from: { path: '^src/.*\\.test\\.ts$', pathNot: ['^src/app/identifier-thread\\.test\\.ts$', '^src/storage/s3-storage\\.test\\.ts$'] },
+      from: { path: '^src/.*\\.test\\.ts$', pathNot: ['^src/app/identifier-thread\\.test\\.ts$'] },
       to: { path: '^test/support/(cli|redis-server)\\.ts$' },
     },
     {
