@@ -20,20 +20,19 @@ import type { FeaturizeResult } from './featurize-marker.js';
 import { layout } from './layout.js';
 import type { Manifest } from './manifest.js';
 import type { Plan } from './plan.js';
-import { pcaModelFromJson, type PcaModel } from '../pca/pca-model.js';
+import { componentChoiceSchema, pcaModelFromJson, type PcaModel } from '../pca/pca-model.js';
 
 const count = z.number().int().min(0);
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 hex digits');
 const partRecord = z.looseObject({ rows: count, bytes: count, sha256 });
 const timings = z.looseObject({ decode: z.number(), inputWait: z.number(), inference: z.number(), moments: z.number(), write: z.number() });
-const componentChoice = z.union([z.looseObject({ k: z.number().int().min(1) }), z.looseObject({ variance: z.number().gt(0).max(1) })]);
 const labelRule = z.union([z.literal(['parent', 'first', 'none']), z.templateLiteral(['regex:', z.string()])]);
 const inputFormat = z.enum(['auto', 'files', 'tar', 'parquet']);
 
 const runOptions = z.looseObject({
   shardSize: z.number().int().min(1),
   batchSize: z.number().int().min(1),
-  pca: componentChoice,
+  pca: componentChoiceSchema,
   glob: z.string().optional(),
   labelFrom: labelRule,
   maxPixels: z.number().int().min(1),
@@ -126,7 +125,7 @@ export const manifestSchema: z.ZodType<Manifest> = z.looseObject({
     byStage: z.record(z.string(), count),
     examples: z.array(z.looseObject({ path: z.string(), stage: z.string(), message: z.string() })),
   }),
-  pca: z.looseObject({ k: count, choice: componentChoice, explainedVariance: z.number(), top10Ratio: z.array(z.number()) }),
+  pca: z.looseObject({ k: count, choice: componentChoiceSchema, explainedVariance: z.number(), top10Ratio: z.array(z.number()) }),
   timings: z.looseObject({
     totalMs: z.number(),
     listMs: z.number(),

@@ -75,7 +75,8 @@ export async function fitPca(moments: Moments, choice: ComponentChoice, threads 
 }
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
-const choiceSchema = z.union([z.looseObject({ k: z.number().int().min(1) }), z.looseObject({ variance: z.number().gt(0).max(1) })]);
+/** A ComponentChoice as run files store it (plan, manifest, pca/model.json). */
+export const componentChoiceSchema = z.union([z.looseObject({ k: z.number().int().min(1) }), z.looseObject({ variance: z.number().gt(0).max(1) })]);
 
 /** pca/model.json, with the sizes that tie its arrays together checked (a file cut short fails here, not in a kernel). */
 const pcaModelJson = z
@@ -84,7 +85,7 @@ const pcaModelJson = z
     dim: z.number().int().min(1),
     k: z.number().int().min(1),
     nSamples: z.number().int().min(0),
-    choice: choiceSchema,
+    choice: componentChoiceSchema,
     totalVariance: z.number(),
     // null: JSON's NaN (a ratio of data with no variance), read back as NaN.
     explainedVariance: z.array(z.number().nullable()),
