@@ -340,17 +340,7 @@ async function loadFeedback(run: Storage, modelPath: string, manifest: Manifest,
         continue;
       }
       // Every served view of the photo: a correction teaches what the app will see of it next time.
-      const boxes = viewBoxes(image.width, image.height, DEFAULT_VIEW_SCALES);
-      const batch = new Float32Array(boxes.length * size * size * 3);
-      boxes.forEach((box, i) =>
-        writeImageInto(
-          batch,
-          i,
-          { format: 'jpeg', width: size, height: size, rgb: Buffer.from(renderView(image, box, size)), rgbWidth: size, rgbHeight: size },
-          size,
-          norm,
-        ),
-      );
+      const { boxes, batch } = servedViews(image, size, norm);
       features.push(Float32Array.from(await extractor.extract(batch, boxes.length)));
       for (let i = 0; i < boxes.length; i++) labels.push(record.label);
     }
@@ -417,17 +407,7 @@ async function calibrateOnViews(
       const sceneRng = createRng(seedFor(o.seed, 'calibration', source, n));
       const scene = randomScene(fruits, sceneRng, { size: 448 });
       const image = await jpegRoundTrip(scene.image, scene.jpegQuality);
-      const boxes = viewBoxes(image.width, image.height, DEFAULT_VIEW_SCALES);
-      const batch = new Float32Array(boxes.length * size * size * 3);
-      boxes.forEach((box, i) =>
-        writeImageInto(
-          batch,
-          i,
-          { format: 'jpeg', width: size, height: size, rgb: Buffer.from(renderView(image, box, size)), rgbWidth: size, rgbHeight: size },
-          size,
-          norm,
-        ),
-      );
+      const { boxes, batch } = servedViews(image, size, norm);
       const features = Float32Array.from(await extractor.extract(batch, boxes.length));
       // In JS, as the app does (Identifier): an onnxruntime session per scene cost more than the products.
       const probs = sceneProbabilities(o.head, features, boxes.length);
@@ -462,4 +442,20 @@ function range(n: number): number[] {
 
 function round(x: number): number {
   return Math.round(x * 10000) / 10000;
+}
+
+/** The views the app serves of an image (viewBoxes), rendered and normalised into one model batch. */
+function servedViews(image: RgbImage, size: number, norm: Parameters<typeof writeImageInto>[4]): { boxes: ReturnType<typeof viewBoxes>; batch: Float32Array } {
+  const boxes = viewBoxes(image.width, image.height, DEFAULT_VIEW_SCALES);
+  const batch = new Float32Array(boxes.length * size * size * 3);
+  boxes.forEach((box, i) =>
+    writeImageInto(
+      batch,
+      i,
+      { format: 'jpeg', width: size, height: size, rgb: Buffer.from(renderView(image, box, size)), rgbWidth: size, rgbHeight: size },
+      size,
+      norm,
+    ),
+  );
+  return { boxes, batch };
 }
