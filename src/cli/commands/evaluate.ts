@@ -14,7 +14,32 @@ import {
   type Space,
 } from '../../index.js';
 import { UsageError, type Command } from '../command.js';
+import { defineOptions } from '../option-table.js';
 import { intOption } from '../options.js';
+
+const OPTIONS = defineOptions({
+  run: { type: 'string', value: 'PATH|URI', help: 'a finished run of `fruits extract` (required)' },
+  folds: { type: 'string', value: 'N', help: 'number of folds (default 5)' },
+  seed: { type: 'string', value: 'N', help: 'fold assignment seed (default 1)' },
+  space: { type: 'string', value: 'S', default: 'both', help: 'pca, full or both (default both)' },
+  photos: { type: 'string', value: 'DIR', help: 'labelled photos (default: $FRUITS_DATA_DIR/real-photos when FRUITS_DATA_DIR is set)' },
+  labels: {
+    type: 'string',
+    value: 'FILE',
+    help: ["tab-separated labels with columns file, candidate_classes (';'-separated) and optionally", 'single_fruit_type (default: DIR/labels.tsv)'],
+  },
+  'no-photos': { type: 'boolean', help: 'skip the photo evaluation' },
+  model: {
+    type: 'string',
+    value: 'PATH',
+    help: [
+      "ONNX model for the photos (default: the run's own model, found by the sha256",
+      'it recorded in FRUITS_MODEL_DIR, the cache, then the path it recorded; or FRUITS_MODEL)',
+    ],
+  },
+  threads: { type: 'string', value: 'N', help: `onnxruntime threads (default ${availableParallelism()})` },
+  json: { type: 'boolean', help: 'print the report as JSON' },
+});
 
 const HELP = `Usage: fruits evaluate --run <run> [options]
 
@@ -28,19 +53,7 @@ cached in <run>/classifier/probe.json): a hit is a top-1 (top-5) answer among th
 Fruits-360 images of a class are frames of one video, so folds share near-duplicates: the k-fold figures
 overstate accuracy on new photos; the real-photo figures are the honest ones.
 
-Options:
-  --run PATH|URI     a finished run of \`fruits extract\` (required)
-  --folds N          number of folds (default 5)
-  --seed N           fold assignment seed (default 1)
-  --space S          pca, full or both (default both)
-  --photos DIR       labelled photos (default: $FRUITS_DATA_DIR/real-photos when FRUITS_DATA_DIR is set)
-  --labels FILE      tab-separated labels with columns file, candidate_classes (';'-separated) and optionally
-                     single_fruit_type (default: DIR/labels.tsv)
-  --no-photos        skip the photo evaluation
-  --model PATH       ONNX model for the photos (default: the run's own model, found by the sha256
-                     it recorded in FRUITS_MODEL_DIR, the cache, then the path it recorded; or FRUITS_MODEL)
-  --threads N        onnxruntime threads (default ${availableParallelism()})
-  --json             print the report as JSON
+${OPTIONS.help()}
 
 Exit codes: 0 report printed, 1 the photos cannot be used, 2 bad usage, 3 no finished run at --run, 4 no usable
 model (the table: fruits --help).
@@ -50,22 +63,12 @@ export const evaluateCommand: Command = {
   name: 'evaluate',
   summary: 'accuracy of the classifier: k-fold on the run, and on labelled real photos',
   help: HELP,
+  options: [OPTIONS],
   async run(argv) {
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        run: { type: 'string' },
-        folds: { type: 'string' },
-        seed: { type: 'string' },
-        space: { type: 'string', default: 'both' },
-        photos: { type: 'string' },
-        labels: { type: 'string' },
-        'no-photos': { type: 'boolean', default: false },
-        model: { type: 'string' },
-        threads: { type: 'string' },
-        json: { type: 'boolean', default: false },
-      },
+      options: OPTIONS.parseOptions,
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]} (the run goes with --run)`);
     if (!values.run) throw new UsageError('--run <run folder> is required');

@@ -23,10 +23,114 @@ import {
 } from '../../index.js';
 import { describeVerified } from '../verification.js';
 import { UsageError, type Command } from '../command.js';
+import { defineOptions } from '../option-table.js';
 import { EXIT } from '../exit-codes.js';
 import { fractionOption, intOption } from '../options.js';
 import { ModelProgressReporter, ProgressReporter } from '../progress.js';
 import { counted, formatSummary } from '../summary.js';
+
+const DISTRIBUTED = 'Distributed runs (docs/distributed.md):';
+
+const OPTIONS = defineOptions({
+  model: { type: 'string', value: 'PATH', help: 'ONNX model file or folder (default: FRUITS_MODEL, FRUITS_MODEL_DIR, then the cache)' },
+  workers: { type: 'string', value: 'N', help: `pipeline threads (default: one per core = ${availableParallelism()})` },
+  threads: { type: 'string', value: 'N', help: 'onnxruntime threads per pipeline thread (default 1)' },
+  'batch-size': { type: 'string', value: 'N', help: `images per model call (default ${DEFAULT_RUN_OPTIONS.batchSize})` },
+  'shard-size': { type: 'string', value: 'N', help: `images per shard = per output part (default ${DEFAULT_RUN_OPTIONS.shardSize})` },
+  'pca-variance': { type: 'string', value: 'F', help: 'keep the fewest components explaining this fraction of variance (default 0.95)' },
+  'pca-k': { type: 'string', value: 'N', help: 'keep exactly N components (instead of --pca-variance)' },
+  glob: { type: 'string', value: 'PATTERN', help: "which files are images, e.g. '**/*.jpg' (default: jpg, jpeg, png, webp, any case)" },
+  'label-from': {
+    type: 'string',
+    value: 'RULE',
+    help: [
+      "parent (default: the image's folder), first (first folder under input),",
+      'none, or regex:<pattern with one capture group on the relative path>; for tar members',
+      'and table rows it applies to the member name or row path when no .cls/.json/label gives one',
+    ],
+  },
+  'input-format': {
+    type: 'string',
+    value: 'F',
+    help: ['auto (default: image files if any, else .tar files, else .parquet files), files, tar', 'or parquet'],
+  },
+  'max-pixels': { type: 'string', value: 'N', help: `refuse images with more pixels (decompression bombs; default ${DEFAULT_RUN_OPTIONS.maxPixels})` },
+  resume: {
+    type: 'boolean',
+    help: [
+      'finish an interrupted run in <output>: only shards whose parts are missing or do not',
+      'read back are redone; a finished run is verified (fruits inspect --verify) and its',
+      'missing or damaged shards redone, then committed again',
+    ],
+  },
+  overwrite: { type: 'boolean', help: 'replace the run in <output> (only files fruits wrote are removed)' },
+  'fail-on-error': { type: 'boolean', help: 'exit 1 when any image failed (default: exit 0 and report the count)' },
+  quiet: { type: 'boolean', help: 'no progress output' },
+  json: { type: 'boolean', help: 'print the manifest as JSON at the end instead of the summary' },
+  engine: {
+    type: 'string',
+    value: 'NAME',
+    default: 'local',
+    section: DISTRIBUTED,
+    help: [
+      'local (default): threads on this machine; bullmq: this process is the coordinator, the',
+      'shards go through Redis to `fruits worker` processes on any number of machines',
+      '(<input> and <output> must be reachable from every worker: s3://… or a shared folder)',
+    ],
+  },
+  redis: {
+    type: 'string',
+    value: 'URL',
+    section: DISTRIBUTED,
+    help: ["bullmq: the queue's Redis, redis://[:PASSWORD@]host[:port][/db] or rediss:// (TLS)", '(default: FRUITS_REDIS_URL); the password is never printed'],
+  },
+  detach: {
+    type: 'boolean',
+    section: DISTRIBUTED,
+    help: ['bullmq: queue the run, print its id and exit 0; the workers finish it', '(`fruits status RUN_ID` follows it)'],
+  },
+  attempts: { type: 'string', value: 'N', section: DISTRIBUTED, help: `bullmq: tries of each job before the run fails (default ${DEFAULT_RETRY.attempts})` },
+  'backoff-ms': {
+    type: 'string',
+    value: 'N',
+    section: DISTRIBUTED,
+    help: `bullmq: wait before the 2nd try, doubled for each further one (default ${DEFAULT_RETRY.backoffMs})`,
+  },
+  'redis-timeout': {
+    type: 'string',
+    value: 'T',
+    section: DISTRIBUTED,
+    help: [
+      'bullmq: how long to wait for an unreachable Redis (at start or mid-run) before exiting 1',
+      'with the command that re-attaches (default 2m; e.g. 30s, 5m); reported every 10 s',
+    ],
+  },
+  'reduce-fan-in': {
+    type: 'string',
+    value: 'N',
+    section: DISTRIBUTED,
+    help: [
+      "bullmq: merge the shards' moments in a tree of this fan-in (a power of two; default",
+      `${DEFAULT_QUEUE_LAYOUT.fanIn}): no job reads more than N moments files, the merges run on every worker`,
+      "during featurize; the PCA is the same to the bit whatever N (and as the local engine's)",
+    ],
+  },
+  'enqueue-batch': {
+    type: 'string',
+    value: 'N',
+    section: DISTRIBUTED,
+    help: `bullmq: shard jobs per Redis transaction when queueing (default ${DEFAULT_QUEUE_LAYOUT.enqueueBatch})`,
+  },
+  'run-id': {
+    type: 'string',
+    value: 'RUN_ID',
+    section: DISTRIBUTED,
+    help: [
+      'bullmq, with --resume: the run to resume, instead of <input> <output>; its input, output',
+      "and options come from the queue's record and the run's plan (same as --resume RUN_ID)",
+    ],
+  },
+});
 
 const HELP = `Usage: fruits extract <input> <output> [options]
        fruits extract --resume RUN_ID --engine bullmq [--redis URL]
@@ -45,47 +149,7 @@ Output:
   <output>/errors/part-*.parquet     path, stage, message of every input that failed (the run goes on)
   <output>/manifest.json, _SUCCESS   written last; a folder without _SUCCESS is an unfinished run
 
-Options:
-  --model PATH           ONNX model file or folder (default: FRUITS_MODEL, FRUITS_MODEL_DIR, then the cache)
-  --workers N            pipeline threads (default: one per core = ${availableParallelism()})
-  --threads N            onnxruntime threads per pipeline thread (default 1)
-  --batch-size N         images per model call (default ${DEFAULT_RUN_OPTIONS.batchSize})
-  --shard-size N         images per shard = per output part (default ${DEFAULT_RUN_OPTIONS.shardSize})
-  --pca-variance F       keep the fewest components explaining this fraction of variance (default 0.95)
-  --pca-k N              keep exactly N components (instead of --pca-variance)
-  --glob PATTERN         which files are images, e.g. '**/*.jpg' (default: jpg, jpeg, png, webp, any case)
-  --label-from RULE      parent (default: the image's folder), first (first folder under input),
-                         none, or regex:<pattern with one capture group on the relative path>; for tar members
-                         and table rows it applies to the member name or row path when no .cls/.json/label gives one
-  --input-format F       auto (default: image files if any, else .tar files, else .parquet files), files, tar
-                         or parquet
-  --max-pixels N         refuse images with more pixels (decompression bombs; default ${DEFAULT_RUN_OPTIONS.maxPixels})
-  --resume               finish an interrupted run in <output>: only shards whose parts are missing or do not
-                         read back are redone; a finished run is verified (fruits inspect --verify) and its
-                         missing or damaged shards redone, then committed again
-  --overwrite            replace the run in <output> (only files fruits wrote are removed)
-  --fail-on-error        exit 1 when any image failed (default: exit 0 and report the count)
-  --quiet                no progress output
-  --json                 print the manifest as JSON at the end instead of the summary
-
-Distributed runs (docs/distributed.md):
-  --engine NAME          local (default): threads on this machine; bullmq: this process is the coordinator, the
-                         shards go through Redis to \`fruits worker\` processes on any number of machines
-                         (<input> and <output> must be reachable from every worker: s3://… or a shared folder)
-  --redis URL            bullmq: the queue's Redis, redis://[:PASSWORD@]host[:port][/db] or rediss:// (TLS)
-                         (default: FRUITS_REDIS_URL); the password is never printed
-  --detach               bullmq: queue the run, print its id and exit 0; the workers finish it
-                         (\`fruits status RUN_ID\` follows it)
-  --attempts N           bullmq: tries of each job before the run fails (default ${DEFAULT_RETRY.attempts})
-  --backoff-ms N         bullmq: wait before the 2nd try, doubled for each further one (default ${DEFAULT_RETRY.backoffMs})
-  --redis-timeout T      bullmq: how long to wait for an unreachable Redis (at start or mid-run) before exiting 1
-                         with the command that re-attaches (default 2m; e.g. 30s, 5m); reported every 10 s
-  --reduce-fan-in N      bullmq: merge the shards' moments in a tree of this fan-in (a power of two; default
-                         ${DEFAULT_QUEUE_LAYOUT.fanIn}): no job reads more than N moments files, the merges run on every worker
-                         during featurize; the PCA is the same to the bit whatever N (and as the local engine's)
-  --enqueue-batch N      bullmq: shard jobs per Redis transaction when queueing (default ${DEFAULT_QUEUE_LAYOUT.enqueueBatch})
-  --run-id RUN_ID        bullmq, with --resume: the run to resume, instead of <input> <output>; its input, output
-                         and options come from the queue's record and the run's plan (same as --resume RUN_ID)
+${OPTIONS.help()}
   The coordinator prints a CloudWatch EMF line (Fruits/PendingShards{Queue=shards}) every
   FRUITS_METRICS_INTERVAL_MS (default ${DEFAULT_METRICS_INTERVAL_MS}; 0 = never) on stdout (on stderr with --json).
   Interrupting the coordinator leaves the queued work to the workers; --resume re-attaches to the run.
@@ -98,37 +162,12 @@ export const extractCommand: Command = {
   name: 'extract',
   summary: 'images → MobileNetV2 features → PCA → Parquet (local threads, or workers via Redis)',
   help: HELP,
+  options: [OPTIONS],
   async run(argv) {
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        model: { type: 'string' },
-        workers: { type: 'string' },
-        threads: { type: 'string' },
-        'batch-size': { type: 'string' },
-        'shard-size': { type: 'string' },
-        'pca-variance': { type: 'string' },
-        'pca-k': { type: 'string' },
-        glob: { type: 'string' },
-        'label-from': { type: 'string' },
-        'input-format': { type: 'string' },
-        'max-pixels': { type: 'string' },
-        resume: { type: 'boolean', default: false },
-        overwrite: { type: 'boolean', default: false },
-        'fail-on-error': { type: 'boolean', default: false },
-        quiet: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        engine: { type: 'string', default: 'local' },
-        redis: { type: 'string' },
-        detach: { type: 'boolean', default: false },
-        attempts: { type: 'string' },
-        'backoff-ms': { type: 'string' },
-        'run-id': { type: 'string' },
-        'redis-timeout': { type: 'string' },
-        'reduce-fan-in': { type: 'string' },
-        'enqueue-batch': { type: 'string' },
-      },
+      options: OPTIONS.parseOptions,
     });
     if (values.engine !== 'local' && values.engine !== 'bullmq') throw new UsageError(`--engine must be local or bullmq, not "${values.engine}"`);
     const distributed = values.engine === 'bullmq' ? BullmqCoordinatorOptions.parse(values, positionals) : undefined;

@@ -4,8 +4,37 @@ import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type ApiAnswer, buildAnswer, DEFAULT_THRESHOLDS, Identifier, ImageDecodeError, type Method, openFruitDirectory } from '../../index.js';
 import { UsageError, type Command } from '../command.js';
+import { defineOptions } from '../option-table.js';
 import { intOption } from '../options.js';
 import { methodOption, positiveNumberOption } from './serve.js';
+
+const OPTIONS = defineOptions({
+  run: { type: 'string', value: 'PATH|URI', help: 'a finished run of `fruits extract` (required)' },
+  model: {
+    type: 'string',
+    value: 'PATH',
+    help: [
+      "ONNX model file or folder (default: the run's own model, found by the sha256",
+      'it recorded in FRUITS_MODEL_DIR, the cache, then the path it recorded; or FRUITS_MODEL)',
+    ],
+  },
+  method: { type: 'string', value: 'M', help: 'probe (softmax probe, default) or knn (k nearest neighbours, cosine in PCA space)' },
+  lang: { type: 'string', value: 'L', help: 'fr or en: language of the names in the text output (default en; --json has both)' },
+  'min-score': {
+    type: 'string',
+    value: 'F',
+    help: `"not sure" below this top score unless both methods agree (default ${DEFAULT_THRESHOLDS.minScore})`,
+  },
+  'max-ood': {
+    type: 'string',
+    value: 'F',
+    help: `"not sure" beyond this out-of-distribution score (default ${DEFAULT_THRESHOLDS.maxOod}; see docs/app.md)`,
+  },
+  'max-pixels': { type: 'string', value: 'N', help: "refuse photos with more pixels (default: the run's --max-pixels)" },
+  threads: { type: 'string', value: 'N', help: `onnxruntime threads (default ${availableParallelism()})` },
+  retrain: { type: 'boolean', help: 'train the classifier again instead of using <run>/classifier/probe.json' },
+  json: { type: 'boolean', help: 'print the answers as JSON (the body of POST /api/identify; an array for several photos)' },
+});
 
 const HELP = `Usage: fruits identify <photo>... --run <run> [options]
 
@@ -16,18 +45,7 @@ best score is low or the photo is unlike every reference image, and the fruit's 
 
 The first use of a run trains its classifier (a few seconds) and caches it in <run>/classifier/probe.json.
 
-Options:
-  --run PATH|URI       a finished run of \`fruits extract\` (required)
-  --model PATH         ONNX model file or folder (default: the run's own model, found by the sha256
-                       it recorded in FRUITS_MODEL_DIR, the cache, then the path it recorded; or FRUITS_MODEL)
-  --method M           probe (softmax probe, default) or knn (k nearest neighbours, cosine in PCA space)
-  --lang L             fr or en: language of the names in the text output (default en; --json has both)
-  --min-score F        "not sure" below this top score unless both methods agree (default ${DEFAULT_THRESHOLDS.minScore})
-  --max-ood F          "not sure" beyond this out-of-distribution score (default ${DEFAULT_THRESHOLDS.maxOod}; see docs/app.md)
-  --max-pixels N       refuse photos with more pixels (default: the run's --max-pixels)
-  --threads N          onnxruntime threads (default ${availableParallelism()})
-  --retrain            train the classifier again instead of using <run>/classifier/probe.json
-  --json               print the answers as JSON (the body of POST /api/identify; an array for several photos)
+${OPTIONS.help()}
 
 Exit codes: 0 every photo answered (a "not sure" is an answer), 1 a photo could not be read or decoded, 2 bad
 usage, 3 no finished run at --run, 4 no usable model or not the run's (the table: fruits --help).
@@ -37,22 +55,12 @@ export const identifyCommand: Command = {
   name: 'identify',
   summary: 'which fruit is in a photo (top-5, "not sure", fruit card)',
   help: HELP,
+  options: [OPTIONS],
   async run(argv) {
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        run: { type: 'string' },
-        model: { type: 'string' },
-        method: { type: 'string' },
-        lang: { type: 'string' },
-        'min-score': { type: 'string' },
-        'max-ood': { type: 'string' },
-        'max-pixels': { type: 'string' },
-        threads: { type: 'string' },
-        retrain: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-      },
+      options: OPTIONS.parseOptions,
     });
     if (!values.run) throw new UsageError('--run <run folder> is required');
     if (positionals.length === 0) throw new UsageError('expected at least one photo');

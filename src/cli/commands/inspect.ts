@@ -1,9 +1,23 @@
 import { parseArgs } from 'node:util';
 import { listedProblems, openStorage, readRunStatus, verifyRun } from '../../index.js';
 import { UsageError, type Command } from '../command.js';
+import { defineOptions } from '../option-table.js';
 import { EXIT } from '../exit-codes.js';
 import { formatSummary } from '../summary.js';
 import { describeProblems, describeVerified } from '../verification.js';
+
+const OPTIONS = defineOptions({
+  json: { type: 'boolean', help: 'print the manifest (or the progress of an unfinished run) as JSON' },
+  classes: { type: 'boolean', help: 'also list every class' },
+  verify: {
+    type: 'boolean',
+    help: [
+      'read every part and check it against the manifest: each features, results and errors part and',
+      'pca/model.json must be there with the rows, size and sha256 recorded at commit; lists what is',
+      'missing or damaged (`fruits extract … --resume` redoes those shards)',
+    ],
+  },
+});
 
 const HELP = `Usage: fruits inspect <output> [--json] [--classes] [--verify]
 
@@ -11,12 +25,7 @@ Summarises a run folder written by \`fruits extract\`: counts, classes, feature 
 variance, errors with examples, and per-stage timings. An unfinished run shows how many shards are done. A
 finished run's parts are also listed and compared with the sizes its manifest recorded (no part is read).
 
-Options:
-  --json     print the manifest (or the progress of an unfinished run) as JSON
-  --classes  also list every class
-  --verify   read every part and check it against the manifest: each features, results and errors part and
-             pca/model.json must be there with the rows, size and sha256 recorded at commit; lists what is
-             missing or damaged (\`fruits extract … --resume\` redoes those shards)
+${OPTIONS.help()}
 
 Exit codes: 0 finished run (with --verify: and every part verified), 1 unfinished run, or a part missing or
 damaged (of another size than recorded; with --verify, anything that does not match), 2 bad usage, 3 no run there.
@@ -26,11 +35,12 @@ export const inspectCommand: Command = {
   name: 'inspect',
   summary: 'summary of a run folder: counts, classes, dims, variance, errors, timings',
   help: HELP,
+  options: [OPTIONS],
   async run(argv) {
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { json: { type: 'boolean', default: false }, classes: { type: 'boolean', default: false }, verify: { type: 'boolean', default: false } },
+      options: OPTIONS.parseOptions,
     });
     if (positionals.length !== 1) throw new UsageError('expected one run folder');
     const output = openStorage(positionals[0]);

@@ -23,8 +23,39 @@ import {
   weightsBaseUrl,
 } from '../../index.js';
 import { UsageError, type Command } from '../command.js';
+import { defineOptions, nameColumn } from '../option-table.js';
 import { EXIT } from '../exit-codes.js';
 import { ModelProgressReporter } from '../progress.js';
+
+const FETCH_OPTIONS = defineOptions({
+  force: { type: 'boolean', help: 'download and build again even when a verified model is cached' },
+  'with-classifier': {
+    type: 'boolean',
+    help: [
+      `use the full file (${KERAS_WEIGHTS_FULL.file}, ${(KERAS_WEIGHTS_FULL.bytes / 1e6).toFixed(1)} MB)`,
+      'and add the ImageNet head: output "logits" [N,1000] (softmax = Keras predictions).',
+      "Its sha256 is not pinned: the build's golden checks vouch for it.",
+      'Cached under another name; never picked automatically.',
+    ],
+  },
+  quiet: { type: 'boolean', help: 'no progress output' },
+});
+
+const BUILD_OPTIONS = defineOptions({
+  from: { type: 'string', value: 'PATH', help: 'the .npy folder or the .h5 weights file (required)' },
+  out: { type: 'string', value: 'FILE', help: 'the model to write, with its sidecar FILE.json (required)' },
+  reference: {
+    type: 'string',
+    value: 'FILE',
+    help: ['test_data_set/0/input_0.npy for the reference golden numbers (default: found in', 'the .npy folder or in FRUITS_MODEL_DIR)'],
+  },
+  quiet: { type: 'boolean', help: 'no progress output' },
+});
+
+const INFO_OPTIONS = defineOptions({ json: { type: 'boolean', help: 'print everything as JSON' } });
+
+/** The subcommands' options are listed under each, in one column. */
+const ROWS = { indent: 12, column: nameColumn(FETCH_OPTIONS, BUILD_OPTIONS, INFO_OPTIONS) };
 
 const HELP = `Usage: fruits model fetch [--force] [--with-classifier] [--quiet]
        fruits model build --from <npy-folder|weights.h5> --out <model.onnx> [--reference FILE] [--quiet]
@@ -39,19 +70,14 @@ MobileNetV2 1.0/224 with the Keras ImageNet weights, as an ONNX feature extracto
           caches it as <cache>/${BUILT_MODEL_FILE} with its sidecar <model>.json.
           \`fruits extract\` does this by itself on first use when no model is found. An interrupted download
           resumes (HTTP Range) on the next run; nothing half-written is ever used.
-            --force             download and build again even when a verified model is cached
-            --with-classifier   use the full file (${KERAS_WEIGHTS_FULL.file}, ${(KERAS_WEIGHTS_FULL.bytes / 1e6).toFixed(1)} MB)
-                                and add the ImageNet head: output "logits" [N,1000] (softmax = Keras predictions).
-                                Its sha256 is not pinned: the build's golden checks vouch for it.
-                                Cached under another name; never picked automatically.
+${FETCH_OPTIONS.rows(ROWS)}
   build   Builds the model from local weights: a per-tensor .npy folder with layer_map.json (BatchNorm already
           folded, e.g. shared/models/mobilenet_v2_1.0_224_nhwc_weights) or a Keras .h5 weights file (BatchNorm
           folded here, epsilon 1e-3). Writes <out> and <out>.json only if verification passes.
-            --reference FILE    test_data_set/0/input_0.npy for the reference golden numbers (default: found in
-                                the .npy folder or in FRUITS_MODEL_DIR)
+${BUILD_OPTIONS.rows(ROWS)}
   info    sha256, input/output contract, where the model came from (sidecar or known model), and a fresh run of
           the golden checks. Without a path: the model \`fruits extract\` would use.
-            --json              print everything as JSON
+${INFO_OPTIONS.rows(ROWS)}
 
 Verification (after every build, and by info): the contract above, then features of fixed inputs against numbers
 pinned in the code — a synthetic input made with integer arithmetic (runs everywhere), and the reference input of
@@ -70,6 +96,7 @@ export const modelCommand: Command = {
   name: 'model',
   summary: 'get, build and check the MobileNetV2 model (fetch | build | info)',
   help: HELP,
+  options: [FETCH_OPTIONS, BUILD_OPTIONS, INFO_OPTIONS],
   async run(argv) {
     const [sub, ...rest] = argv;
     if (sub === 'fetch') return fetch(rest);
@@ -95,11 +122,7 @@ async function fetch(argv: string[]): Promise<number> {
   const { values, positionals } = parseOptions({
     args: argv,
     allowPositionals: true,
-    options: {
-      force: { type: 'boolean', default: false },
-      'with-classifier': { type: 'boolean', default: false },
-      quiet: { type: 'boolean', default: false },
-    },
+    options: FETCH_OPTIONS.parseOptions,
   });
   if (positionals.length > 0) throw new UsageError(`fetch takes no arguments (got ${positionals.join(' ')})`);
   const progress = new ModelProgressReporter(process.stderr, values.quiet);
@@ -122,12 +145,7 @@ async function build(argv: string[]): Promise<number> {
   const { values, positionals } = parseOptions({
     args: argv,
     allowPositionals: true,
-    options: {
-      from: { type: 'string' },
-      out: { type: 'string' },
-      reference: { type: 'string' },
-      quiet: { type: 'boolean', default: false },
-    },
+    options: BUILD_OPTIONS.parseOptions,
   });
   if (positionals.length > 0) throw new UsageError(`build takes options only (got ${positionals.join(' ')})`);
   if (!values.from || !values.out) throw new UsageError('build needs --from <npy-folder|weights.h5> and --out <model.onnx>');
@@ -161,7 +179,7 @@ async function info(argv: string[]): Promise<number> {
   const { values, positionals } = parseOptions({
     args: argv,
     allowPositionals: true,
-    options: { json: { type: 'boolean', default: false } },
+    options: INFO_OPTIONS.parseOptions,
   });
   if (positionals.length > 1) throw new UsageError('info takes at most one model path');
   let path: string;

@@ -1,7 +1,22 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_IMAGES_PER_FILE, openStorage, packImages, parseLabelRule } from '../../index.js';
 import { UsageError, type Command } from '../command.js';
+import { defineOptions } from '../option-table.js';
 import { intOption } from '../options.js';
+
+const OPTIONS = defineOptions({
+  format: { type: 'string', value: 'tar|parquet', help: 'required' },
+  'images-per-file': {
+    type: 'string',
+    value: 'N',
+    help: `images per output file (default ${DEFAULT_IMAGES_PER_FILE}); each file is built in memory`,
+  },
+  'row-group-size': { type: 'string', value: 'N', help: 'parquet: rows per row group (default 256), what a reader holds at once' },
+  glob: { type: 'string', value: 'PATTERN', help: 'which files are images (default: jpg, jpeg, png, webp, any case)' },
+  'label-from': { type: 'string', value: 'RULE', help: 'parent (default), first, none or regex:<pattern>' },
+  prefix: { type: 'string', value: 'NAME', help: 'output file names NAME-00000.… (default images)' },
+  quiet: { type: 'boolean', help: 'no progress output' },
+});
 
 const HELP = `Usage: fruits pack <input> <output> --format tar|parquet [options]
 
@@ -15,14 +30,7 @@ Images are taken in sorted path order; labels follow --label-from, as in \`fruit
 files gives the same features, labels and paths (tar paths are prefixed with the tar's name, e.g.
 images-00000.tar/Apple 6/r0_100.jpg).
 
-Options:
-  --format tar|parquet    required
-  --images-per-file N     images per output file (default ${DEFAULT_IMAGES_PER_FILE}); each file is built in memory
-  --row-group-size N      parquet: rows per row group (default 256), what a reader holds at once
-  --glob PATTERN          which files are images (default: jpg, jpeg, png, webp, any case)
-  --label-from RULE       parent (default), first, none or regex:<pattern>
-  --prefix NAME           output file names NAME-00000.… (default images)
-  --quiet                 no progress output
+${OPTIONS.help()}
 
 Exit codes: 0 packed (unreadable images are skipped and listed), 1 failed, 2 bad usage.
 `;
@@ -31,19 +39,12 @@ export const packCommand: Command = {
   name: 'pack',
   summary: 'class folders → WebDataset .tar shards or Parquet image tables (few large files instead of many small)',
   help: HELP,
+  options: [OPTIONS],
   async run(argv) {
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        format: { type: 'string' },
-        'images-per-file': { type: 'string' },
-        'row-group-size': { type: 'string' },
-        glob: { type: 'string' },
-        'label-from': { type: 'string' },
-        prefix: { type: 'string' },
-        quiet: { type: 'boolean', default: false },
-      },
+      options: OPTIONS.parseOptions,
     });
     if (positionals.length !== 2) throw new UsageError('expected <input> and <output>');
     if (values.format !== 'tar' && values.format !== 'parquet')

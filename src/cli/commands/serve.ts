@@ -2,8 +2,85 @@ import { networkInterfaces, availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createApp, DEFAULT_LIMITS, DEFAULT_THRESHOLDS, type Method, openFruitDirectory, openStorage, startServer, ThreadedIdentifier } from '../../index.js';
 import { UsageError, type Command } from '../command.js';
+import { defineOptions } from '../option-table.js';
 import { ListenError } from '../errors.js';
 import { intOption } from '../options.js';
+
+const OPTIONS = defineOptions({
+  run: { type: 'string', value: 'PATH|URI', help: 'a finished run of `fruits extract` (required)' },
+  model: {
+    type: 'string',
+    value: 'PATH',
+    help: [
+      "ONNX model file or folder (default: the run's own model, found by the sha256",
+      'it recorded in FRUITS_MODEL_DIR, the cache, then the path it recorded; or FRUITS_MODEL)',
+    ],
+  },
+  port: { type: 'string', value: 'N', help: 'TCP port (default: PORT, else 8080; 0 picks a free port)' },
+  host: {
+    type: 'string',
+    value: 'ADDR',
+    default: '0.0.0.0',
+    help: ['address to listen on (default 0.0.0.0: reachable from a phone on the same network;', '127.0.0.1 for this machine only)'],
+  },
+  threads: {
+    type: 'string',
+    value: 'N',
+    help: [
+      `onnxruntime threads of the model session (default ${defaultThreads()}: half the cores; the`,
+      'others decode photos and serve HTTP. On 2 cores, 1 thread gave p95 74 ms at 4 clients',
+      'where 2 threads, spinning against the decoders, gave 177 ms)',
+    ],
+  },
+  'max-upload-mb': {
+    type: 'string',
+    value: 'N',
+    help: `largest photo accepted, in MB (default ${DEFAULT_LIMITS.maxUploadBytes / 1024 / 1024}); larger → 413`,
+  },
+  'max-pixels': {
+    type: 'string',
+    value: 'N',
+    help: "decompression-bomb guard: refuse photos with more pixels (default: the run's, 50,000,000) → 422",
+  },
+  'rate-limit': {
+    type: 'string',
+    value: 'N',
+    help: `photo requests per minute per client IP, burst N (default ${DEFAULT_LIMITS.rateLimitPerMinute}); 0 = no limit → 429`,
+  },
+  'trust-proxy': { type: 'boolean', help: 'take the client IP from X-Forwarded-For (only behind a proxy that sets it)' },
+  queue: {
+    type: 'string',
+    value: 'N',
+    help: [
+      'photo requests admitted at once (default 200): uploading, decoding or waiting for the',
+      'model; one more → 503 with Retry-After, refused before its upload is read and',
+      'answered after a 1 s hold (so clients that retry at once wait on their connection)',
+    ],
+  },
+  'feedback-max-mb': {
+    type: 'string',
+    value: 'N',
+    help: [
+      `size cap of <run>/feedback/ (default ${DEFAULT_LIMITS.feedbackMaxBytes / 1024 / 1024}); once full, corrections → 507. Photos`,
+      'are stored once each (by sha256), at most 1024 px on their long side',
+    ],
+  },
+  batch: { type: 'string', value: 'N', help: 'photos per model call at most (default 8)' },
+  timeout: {
+    type: 'string',
+    value: 'S',
+    help: `an identify request not answered after S seconds gets 503 (default ${DEFAULT_LIMITS.requestTimeoutMs / 1000})`,
+  },
+  method: { type: 'string', value: 'M', help: "probe (default) or knn: which classifier's top-5 the answer gives" },
+  'min-score': {
+    type: 'string',
+    value: 'F',
+    help: `"not sure" below this top score unless both methods agree (default ${DEFAULT_THRESHOLDS.minScore})`,
+  },
+  'max-ood': { type: 'string', value: 'F', help: `"not sure" beyond this out-of-distribution score (default ${DEFAULT_THRESHOLDS.maxOod})` },
+  retrain: { type: 'boolean', help: 'train the classifier again instead of using <run>/classifier/probe.json' },
+  quiet: { type: 'boolean', help: 'no access log (one line per request: method, path, status, ms; never IPs or photos)' },
+});
 
 const HELP = `Usage: fruits serve --run <run> [options]
 
@@ -17,32 +94,7 @@ Photos are featurized exactly as \`fruits extract\` did the run's images (the mo
 run's) and go through ONE model session: requests that arrive together are batched, up to --queue wait, more
 get 503. The first start on a run trains its classifier (seconds) and caches it in <run>/classifier/probe.json.
 
-Options:
-  --run PATH|URI         a finished run of \`fruits extract\` (required)
-  --model PATH           ONNX model file or folder (default: the run's own model, found by the sha256
-                         it recorded in FRUITS_MODEL_DIR, the cache, then the path it recorded; or FRUITS_MODEL)
-  --port N               TCP port (default: PORT, else 8080; 0 picks a free port)
-  --host ADDR            address to listen on (default 0.0.0.0: reachable from a phone on the same network;
-                         127.0.0.1 for this machine only)
-  --threads N            onnxruntime threads of the model session (default ${defaultThreads()}: half the cores; the
-                         others decode photos and serve HTTP. On 2 cores, 1 thread gave p95 74 ms at 4 clients
-                         where 2 threads, spinning against the decoders, gave 177 ms)
-  --max-upload-mb N      largest photo accepted, in MB (default ${DEFAULT_LIMITS.maxUploadBytes / 1024 / 1024}); larger → 413
-  --max-pixels N         decompression-bomb guard: refuse photos with more pixels (default: the run's, 50,000,000) → 422
-  --rate-limit N         photo requests per minute per client IP, burst N (default ${DEFAULT_LIMITS.rateLimitPerMinute}); 0 = no limit → 429
-  --trust-proxy          take the client IP from X-Forwarded-For (only behind a proxy that sets it)
-  --queue N              photo requests admitted at once (default 200): uploading, decoding or waiting for the
-                         model; one more → 503 with Retry-After, refused before its upload is read and
-                         answered after a 1 s hold (so clients that retry at once wait on their connection)
-  --feedback-max-mb N    size cap of <run>/feedback/ (default ${DEFAULT_LIMITS.feedbackMaxBytes / 1024 / 1024}); once full, corrections → 507. Photos
-                         are stored once each (by sha256), at most 1024 px on their long side
-  --batch N              photos per model call at most (default 8)
-  --timeout S            an identify request not answered after S seconds gets 503 (default ${DEFAULT_LIMITS.requestTimeoutMs / 1000})
-  --method M             probe (default) or knn: which classifier's top-5 the answer gives
-  --min-score F          "not sure" below this top score unless both methods agree (default ${DEFAULT_THRESHOLDS.minScore})
-  --max-ood F            "not sure" beyond this out-of-distribution score (default ${DEFAULT_THRESHOLDS.maxOod})
-  --retrain              train the classifier again instead of using <run>/classifier/probe.json
-  --quiet                no access log (one line per request: method, path, status, ms; never IPs or photos)
+${OPTIONS.help()}
 
 Memory: on Linux (glibc), MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=262144 let
 the RSS come back after a burst of uploads (the image's entrypoint sets them; without them it stays at the peak).
@@ -55,30 +107,12 @@ export const serveCommand: Command = {
   name: 'serve',
   summary: 'the fruit app: web page + HTTP API (photo → fruit and its story)',
   help: HELP,
+  options: [OPTIONS],
   async run(argv) {
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        run: { type: 'string' },
-        model: { type: 'string' },
-        port: { type: 'string' },
-        host: { type: 'string', default: '0.0.0.0' },
-        threads: { type: 'string' },
-        'max-upload-mb': { type: 'string' },
-        'max-pixels': { type: 'string' },
-        'rate-limit': { type: 'string' },
-        'trust-proxy': { type: 'boolean', default: false },
-        queue: { type: 'string' },
-        'feedback-max-mb': { type: 'string' },
-        batch: { type: 'string' },
-        timeout: { type: 'string' },
-        method: { type: 'string' },
-        'min-score': { type: 'string' },
-        'max-ood': { type: 'string' },
-        retrain: { type: 'boolean', default: false },
-        quiet: { type: 'boolean', default: false },
-      },
+      options: OPTIONS.parseOptions,
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]} (the run goes with --run)`);
     if (!values.run) throw new UsageError('--run <run folder> is required');

@@ -13,7 +13,20 @@ import {
   type RunReport,
 } from '../../index.js';
 import { UsageError, type Command } from '../command.js';
+import { defineOptions } from '../option-table.js';
 import { intOption } from '../options.js';
+
+const OPTIONS = defineOptions(
+  {
+    redis: { type: 'string', value: 'URL', help: "the queue's Redis (default: FRUITS_REDIS_URL); the password is never printed" },
+    runs: { type: 'string', value: 'N', help: 'how many recent runs to show (default 5)' },
+    json: { type: 'boolean', help: 'print the report as JSON' },
+    dashboard: { type: 'boolean', help: 'serve bull-board, a read-only web UI of the queue, until Ctrl-C' },
+    port: { type: 'string', value: 'N', help: 'port of the dashboard (default 3000; 0 = any free port)' },
+    host: { type: 'string', value: 'HOST', help: 'address the dashboard listens on (default 127.0.0.1: reach it through a tunnel)' },
+  },
+  { arguments: { RUN_ID: 'show only this run (default: the most recent runs)' } },
+);
 
 const HELP = `Usage: fruits status [RUN_ID] [options]
 
@@ -24,14 +37,7 @@ A run is complete (_SUCCESS written), running (jobs queued or in hand), failed (
 attempts: fix the cause, then \`fruits extract … --resume\`), or stopped (nothing queued, not complete:
 \`fruits extract --resume RUN_ID --engine bullmq\` queues the rest).
 
-Options:
-  RUN_ID              show only this run (default: the most recent runs)
-  --redis URL         the queue's Redis (default: FRUITS_REDIS_URL); the password is never printed
-  --runs N            how many recent runs to show (default 5)
-  --json              print the report as JSON
-  --dashboard         serve bull-board, a read-only web UI of the queue, until Ctrl-C
-  --port N            port of the dashboard (default 3000; 0 = any free port)
-  --host HOST         address the dashboard listens on (default 127.0.0.1: reach it through a tunnel)
+${OPTIONS.help()}
 
 Exit codes: 0 shown, 1 Redis unreachable or the run is unknown, 2 bad usage.
 `;
@@ -40,18 +46,12 @@ export const statusCommand: Command = {
   name: 'status',
   summary: 'distributed runs: queue depth, workers, progress, failures (or a web dashboard)',
   help: HELP,
+  options: [OPTIONS],
   async run(argv) {
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        redis: { type: 'string' },
-        runs: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        dashboard: { type: 'boolean', default: false },
-        port: { type: 'string' },
-        host: { type: 'string' },
-      },
+      options: OPTIONS.parseOptions,
     });
     if (positionals.length > 1) throw new UsageError('expected at most one RUN_ID');
     const redis = RedisTarget.fromOption(values.redis);

@@ -3,7 +3,27 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DEFAULT_AUGMENT, train } from '../../index.js';
 import { UsageError, type Command } from '../command.js';
+import { defineOptions } from '../option-table.js';
 import { intOption } from '../options.js';
+
+const OPTIONS = defineOptions({
+  run: { type: 'string', value: 'PATH', help: 'a finished run of `fruits extract` (required)' },
+  augment: {
+    type: 'string',
+    value: 'N',
+    help: `scenes per reference image (default ${DEFAULT_AUGMENT}; 0: references and corrections only)`,
+  },
+  backgrounds: {
+    type: 'string',
+    value: 'DIR',
+    help: ['folder of background photos (jpg/png/webp, searched recursively), used for half the', 'scenes; procedural backgrounds are always used'],
+  },
+  seed: { type: 'string', value: 'N', help: 'seed of every random choice (default 1): the same seed gives the same scenes' },
+  precision: { type: 'string', value: 'P', help: 'precision on validation scenes the "not sure" threshold is chosen for (default 0.9)' },
+  workers: { type: 'string', value: 'N', help: `pipeline threads for the augmentation (default ${availableParallelism()})` },
+  threads: { type: 'string', value: 'N', help: `onnxruntime threads for training and calibration (default ${availableParallelism()})` },
+  model: { type: 'string', value: 'PATH', help: "the run's ONNX model (default: found by the sha256 the run recorded)" },
+});
 
 const HELP = `Usage: fruits train --run <run> [options]
 
@@ -24,16 +44,7 @@ Trains the app's classifier for real photos on a finished run of \`fruits extrac
      --precision on them.
 Writes <run>/classifier/model.json (used by serve, identify and evaluate) and classifier/report.json.
 
-Options:
-  --run PATH         a finished run of \`fruits extract\` (required)
-  --augment N        scenes per reference image (default ${DEFAULT_AUGMENT}; 0: references and corrections only)
-  --backgrounds DIR  folder of background photos (jpg/png/webp, searched recursively), used for half the
-                     scenes; procedural backgrounds are always used
-  --seed N           seed of every random choice (default 1): the same seed gives the same scenes
-  --precision P      precision on validation scenes the "not sure" threshold is chosen for (default 0.9)
-  --workers N        pipeline threads for the augmentation (default ${availableParallelism()})
-  --threads N        onnxruntime threads for training and calibration (default ${availableParallelism()})
-  --model PATH       the run's ONNX model (default: found by the sha256 the run recorded)
+${OPTIONS.help()}
 
 Exit codes: 0 trained, 1 training failed, 2 bad usage, 3 no finished run at --run, 4 no usable model, 130
 interrupted (the table: fruits --help).
@@ -43,20 +54,12 @@ export const trainCommand: Command = {
   name: 'train',
   summary: 'train the app classifier for real photos (augmented scenes + corrections)',
   help: HELP,
+  options: [OPTIONS],
   async run(argv) {
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        run: { type: 'string' },
-        augment: { type: 'string' },
-        backgrounds: { type: 'string' },
-        seed: { type: 'string' },
-        precision: { type: 'string' },
-        workers: { type: 'string' },
-        threads: { type: 'string' },
-        model: { type: 'string' },
-      },
+      options: OPTIONS.parseOptions,
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]} (the run goes with --run)`);
     if (!values.run) throw new UsageError('--run <run folder> is required');

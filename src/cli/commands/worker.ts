@@ -1,9 +1,65 @@
 import { parseArgs } from 'node:util';
 import { AccessPolicy, DEFAULT_METRICS_INTERVAL_MS, RedisTarget, ShardWorker } from '../../index.js';
 import { UsageError, type Command } from '../command.js';
+import { defineOptions } from '../option-table.js';
 import { intOption } from '../options.js';
 
 const DEFAULT_GRACE_MS = 100_000;
+
+const OPTIONS = defineOptions({
+  redis: {
+    type: 'string',
+    value: 'URL',
+    help: [
+      "the queue's Redis: redis://[:PASSWORD@]host[:port][/db], rediss:// for TLS",
+      '(default: FRUITS_REDIS_URL). Passwords are never printed (redis://:***@host).',
+    ],
+  },
+  concurrency: {
+    type: 'string',
+    value: 'N',
+    help: ['jobs this process runs at once (default 1); they share one model session, so', 'more than 1 mainly overlaps S3 transfers with inference'],
+  },
+  threads: {
+    type: 'string',
+    value: 'N',
+    help: ['onnxruntime threads of the model session and PCA kernels (default 1); the PCA', 'fit of the reduce job uses every core regardless'],
+  },
+  allow: {
+    type: 'string',
+    value: 'PREFIX',
+    multiple: true,
+    help: [
+      'accept only runs whose input and output roots lie under PREFIX (a folder or',
+      's3://bucket/prefix); repeatable. Default: FRUITS_ALLOW (comma-separated), else the',
+      'current directory only. Other jobs fail at once, without retry, naming the prefix',
+      'to allow. `--allow /` accepts any local path (logged as a warning).',
+    ],
+  },
+  'lock-ms': {
+    type: 'string',
+    value: 'N',
+    help: [
+      'lock on a job in hand, renewed every N/2 ms while it runs; the job of a worker',
+      'that died is redone after about lock + stalled interval (default 30000)',
+    ],
+  },
+  'stalled-ms': { type: 'string', value: 'N', help: 'how often this worker looks for jobs of dead workers (default 30000)' },
+  'grace-ms': {
+    type: 'string',
+    value: 'N',
+    help: [`on SIGTERM, how long to wait for the job in hand (default ${DEFAULT_GRACE_MS}, under the`, '120 s that ECS/Fargate gives a task)'],
+  },
+  'metrics-interval-ms': {
+    type: 'string',
+    value: 'N',
+    help: [
+      'CloudWatch EMF line (Fruits/PendingShards{Queue=shards}) on stdout every N ms,',
+      `0 = never (default ${DEFAULT_METRICS_INTERVAL_MS}, or FRUITS_METRICS_INTERVAL_MS)`,
+    ],
+  },
+  name: { type: 'string', value: 'NAME', help: "this worker's name in `fruits status` and in the logs (default host:pid)" },
+});
 
 const HELP = `Usage: fruits worker [options]
 
@@ -16,25 +72,7 @@ SIGTERM or Ctrl-C stops taking jobs, finishes the job in hand (or, after --grace
 another worker) and exits 0, whether or not Redis answers. A second signal exits at once. Redis refusing the
 password (WRONGPASS/NOAUTH) stops the worker at once with exit code 1.
 
-Options:
-  --redis URL               the queue's Redis: redis://[:PASSWORD@]host[:port][/db], rediss:// for TLS
-                            (default: FRUITS_REDIS_URL). Passwords are never printed (redis://:***@host).
-  --concurrency N           jobs this process runs at once (default 1); they share one model session, so
-                            more than 1 mainly overlaps S3 transfers with inference
-  --threads N               onnxruntime threads of the model session and PCA kernels (default 1); the PCA
-                            fit of the reduce job uses every core regardless
-  --allow PREFIX            accept only runs whose input and output roots lie under PREFIX (a folder or
-                            s3://bucket/prefix); repeatable. Default: FRUITS_ALLOW (comma-separated), else the
-                            current directory only. Other jobs fail at once, without retry, naming the prefix
-                            to allow. \`--allow /\` accepts any local path (logged as a warning).
-  --lock-ms N               lock on a job in hand, renewed every N/2 ms while it runs; the job of a worker
-                            that died is redone after about lock + stalled interval (default 30000)
-  --stalled-ms N            how often this worker looks for jobs of dead workers (default 30000)
-  --grace-ms N              on SIGTERM, how long to wait for the job in hand (default ${DEFAULT_GRACE_MS}, under the
-                            120 s that ECS/Fargate gives a task)
-  --metrics-interval-ms N   CloudWatch EMF line (Fruits/PendingShards{Queue=shards}) on stdout every N ms,
-                            0 = never (default ${DEFAULT_METRICS_INTERVAL_MS}, or FRUITS_METRICS_INTERVAL_MS)
-  --name NAME               this worker's name in \`fruits status\` and in the logs (default host:pid)
+${OPTIONS.help()}
 
 Output: JSON log lines (pino: run id, stage, shard, images, images/s) and EMF metric lines, on stdout.
 Environment: FRUITS_REDIS_URL, FRUITS_ALLOW (e.g. s3://my-bucket/runs,/data), FRUITS_LOG_LEVEL (default info),
@@ -46,21 +84,12 @@ export const workerCommand: Command = {
   name: 'worker',
   summary: 'run shard jobs of distributed runs from the Redis queue (BullMQ)',
   help: HELP,
+  options: [OPTIONS],
   async run(argv) {
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        redis: { type: 'string' },
-        concurrency: { type: 'string' },
-        threads: { type: 'string' },
-        allow: { type: 'string', multiple: true },
-        'lock-ms': { type: 'string' },
-        'stalled-ms': { type: 'string' },
-        'grace-ms': { type: 'string' },
-        'metrics-interval-ms': { type: 'string' },
-        name: { type: 'string' },
-      },
+      options: OPTIONS.parseOptions,
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
     const redis = RedisTarget.fromOption(values.redis);
