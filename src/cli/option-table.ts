@@ -12,7 +12,7 @@
  *   engine: { type: 'string', value: 'NAME', default: 'local', section: 'Distributed runs:', help: ['local or bullmq', '(default local)'] },
  *   quiet: { type: 'boolean', help: 'no progress output' },
  * });
- * const { values } = parseArgs({ args: argv, options: OPTIONS.parseOptions }); // values.quiet: boolean, values.engine: string
+ * const { values, positionals } = OPTIONS.parse(argv); // values.quiet: boolean, values.engine: string
  * OPTIONS.help();
  * // Options:
  * //   --model PATH   ONNX model file or folder
@@ -21,7 +21,10 @@
  * // Distributed runs:
  * //   --engine NAME  local or bullmq
  * //                  (default local)
+ *
+ * @module
  */
+import { parseArgs } from 'node:util';
 
 /** A help entry: one line, or several, kept as written (continuation lines are indented under the first). */
 export type HelpText = string | readonly string[];
@@ -71,6 +74,8 @@ export interface OptionTable<T extends Record<string, OptionDeclaration> = Recor
   rows(format?: RowsFormat): string;
   /** The width of the name column (`--name VALUE` plus two spaces) that this table's rows need. */
   readonly column: number;
+  /** parseArgs over `argv` with this table, positionals allowed (each command checks how many it takes). */
+  parse(argv: string[]): ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: ParseOptions<T> }>>;
 }
 
 /** Declares a command's options; see the module comment. Declaration order is the help's order within a section. */
@@ -110,6 +115,7 @@ export function defineOptions<const T extends Record<string, OptionDeclaration>>
     column,
     help: (format = {}) => sections.map((s) => [s, ...formatRows(s, format)].join('\n')).join('\n\n'),
     rows: (format = {}) => formatRows(undefined, format).join('\n'),
+    parse: (argv) => parseArgs({ args: argv, allowPositionals: true, options: parseOptions }),
   };
 }
 

@@ -1,6 +1,5 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   BullmqEngine,
   DEFAULT_METRICS_INTERVAL_MS,
@@ -164,11 +163,7 @@ export const extractCommand: Command = {
   help: HELP,
   options: [OPTIONS],
   async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: OPTIONS.parseOptions,
-    });
+    const { values, positionals } = OPTIONS.parse(argv);
     if (values.engine !== 'local' && values.engine !== 'bullmq') throw new UsageError(`--engine must be local or bullmq, not "${values.engine}"`);
     const distributed = values.engine === 'bullmq' ? BullmqCoordinatorOptions.parse(values, positionals) : undefined;
     if (!distributed && positionals.length !== 2) throw new UsageError('expected <input> and <output>');

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
-import { parseArgs } from 'node:util';
 import { type ApiAnswer, buildAnswer, DEFAULT_THRESHOLDS, Identifier, ImageDecodeError, type Method, openFruitDirectory } from '../../index.js';
 import { UsageError, type Command } from '../command.js';
 import { defineOptions } from '../option-table.js';
@@ -57,11 +56,7 @@ export const identifyCommand: Command = {
   help: HELP,
   options: [OPTIONS],
   async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: OPTIONS.parseOptions,
-    });
+    const { values, positionals } = OPTIONS.parse(argv);
     if (!values.run) throw new UsageError('--run <run folder> is required');
     if (positionals.length === 0) throw new UsageError('expected at least one photo');
     const lang = values.lang ?? 'en';

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { listedProblems, openStorage, readRunStatus, verifyRun } from '../../index.js';
 import { UsageError, type Command } from '../command.js';
 import { defineOptions } from '../option-table.js';
@@ -37,11 +36,7 @@ export const inspectCommand: Command = {
   help: HELP,
   options: [OPTIONS],
   async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: OPTIONS.parseOptions,
-    });
+    const { values, positionals } = OPTIONS.parse(argv);
     if (positionals.length !== 1) throw new UsageError('expected one run folder');
     const output = openStorage(positionals[0]);
     const status = await readRunStatus(output);

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { DEFAULT_IMAGES_PER_FILE, openStorage, packImages, parseLabelRule } from '../../index.js';
 import { UsageError, type Command } from '../command.js';
 import { defineOptions } from '../option-table.js';
@@ -41,11 +40,7 @@ export const packCommand: Command = {
   help: HELP,
   options: [OPTIONS],
   async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: OPTIONS.parseOptions,
-    });
+    const { values, positionals } = OPTIONS.parse(argv);
     if (positionals.length !== 2) throw new UsageError('expected <input> and <output>');
     if (values.format !== 'tar' && values.format !== 'parquet')
       throw new UsageError(`--format must be tar or parquet${values.format ? `, not "${values.format}"` : ''}`);

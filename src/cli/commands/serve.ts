@@ -1,5 +1,4 @@
 import { networkInterfaces, availableParallelism } from 'node:os';
-import { parseArgs } from 'node:util';
 import { createApp, DEFAULT_LIMITS, DEFAULT_THRESHOLDS, type Method, openFruitDirectory, openStorage, startServer, ThreadedIdentifier } from '../../index.js';
 import { UsageError, type Command } from '../command.js';
 import { defineOptions } from '../option-table.js';
@@ -109,11 +108,7 @@ export const serveCommand: Command = {
   help: HELP,
   options: [OPTIONS],
   async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: OPTIONS.parseOptions,
-    });
+    const { values, positionals } = OPTIONS.parse(argv);
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]} (the run goes with --run)`);
     if (!values.run) throw new UsageError('--run <run folder> is required');
     const port = intOption('port', values.port ?? process.env.PORT, 8080, 0);

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import {
   QUEUE_NAME,
@@ -48,11 +47,7 @@ export const statusCommand: Command = {
   help: HELP,
   options: [OPTIONS],
   async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: OPTIONS.parseOptions,
-    });
+    const { values, positionals } = OPTIONS.parse(argv);
     if (positionals.length > 1) throw new UsageError('expected at most one RUN_ID');
     const redis = RedisTarget.fromOption(values.redis);
     if (!redis) throw new UsageError('no Redis: give --redis redis://host:6379 or set FRUITS_REDIS_URL');

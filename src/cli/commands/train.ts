@@ -1,6 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { parseArgs } from 'node:util';
 import { DEFAULT_AUGMENT, train } from '../../index.js';
 import { UsageError, type Command } from '../command.js';
 import { defineOptions } from '../option-table.js';
@@ -56,11 +55,7 @@ export const trainCommand: Command = {
   help: HELP,
   options: [OPTIONS],
   async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: OPTIONS.parseOptions,
-    });
+    const { values, positionals } = OPTIONS.parse(argv);
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]} (the run goes with --run)`);
     if (!values.run) throw new UsageError('--run <run folder> is required');
     const augment = intOption('augment', values.augment, DEFAULT_AUGMENT, 0);

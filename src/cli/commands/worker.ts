@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { AccessPolicy, DEFAULT_METRICS_INTERVAL_MS, RedisTarget, ShardWorker } from '../../index.js';
 import { UsageError, type Command } from '../command.js';
 import { defineOptions } from '../option-table.js';
@@ -86,11 +85,7 @@ export const workerCommand: Command = {
   help: HELP,
   options: [OPTIONS],
   async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: OPTIONS.parseOptions,
-    });
+    const { values, positionals } = OPTIONS.parse(argv);
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
     const redis = RedisTarget.fromOption(values.redis);
     if (!redis) throw new UsageError('no Redis: give --redis redis://host:6379 or set FRUITS_REDIS_URL');
