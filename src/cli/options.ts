@@ -14,3 +14,10 @@ export function fractionOption(name: string, value: string | undefined): number 
   if (!(n > 0 && n <= 1)) throw new UsageError(`--${name} must be a number in (0, 1], not "${value}"`);
   return n;
 }
+
+/** The run folder of a command that takes it as --run (required) and no positional argument. */
+export function runOption(run: string | undefined, positionals: string[]): string {
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]} (the run goes with --run)`);
+  if (!run) throw new UsageError('--run <run folder> is required');
+  return run;
+}

@@ -14,7 +14,7 @@ import {
 } from '../../index.js';
 import { UsageError, type Command } from '../command.js';
 import { defineOptions } from '../option-table.js';
-import { intOption } from '../options.js';
+import { intOption, runOption } from '../options.js';
 
 const OPTIONS = defineOptions({
   run: { type: 'string', value: 'PATH|URI', help: 'a finished run of `fruits extract` (required)' },
@@ -65,8 +65,7 @@ export const evaluateCommand: Command = {
   options: [OPTIONS],
   async run(argv) {
     const { values, positionals } = OPTIONS.parse(argv);
-    if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]} (the run goes with --run)`);
-    if (!values.run) throw new UsageError('--run <run folder> is required');
+    const runUri = runOption(values.run, positionals);
     const folds = intOption('folds', values.folds, 5, 2);
     const seed = intOption('seed', values.seed, 1, 0);
     const threads = intOption('threads', values.threads, availableParallelism());
@@ -82,7 +81,7 @@ export const evaluateCommand: Command = {
     }
     const log = (line: string) => values.json || process.stderr.write(`${line}\n`);
 
-    const run = openStorage(values.run);
+    const run = openStorage(runUri);
     const t0 = performance.now();
     const set = await loadReferenceSet(run, { features: spaces.includes('full') });
     log(`loaded ${set.rows} images, ${set.classes.length} classes in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${folds}-fold cross-validation…`);

@@ -3,7 +3,7 @@ import { createApp, DEFAULT_LIMITS, DEFAULT_THRESHOLDS, type Method, openFruitDi
 import { UsageError, type Command } from '../command.js';
 import { defineOptions } from '../option-table.js';
 import { ListenError } from '../errors.js';
-import { intOption } from '../options.js';
+import { intOption, runOption } from '../options.js';
 
 const OPTIONS = defineOptions({
   run: { type: 'string', value: 'PATH|URI', help: 'a finished run of `fruits extract` (required)' },
@@ -109,8 +109,7 @@ export const serveCommand: Command = {
   options: [OPTIONS],
   async run(argv) {
     const { values, positionals } = OPTIONS.parse(argv);
-    if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]} (the run goes with --run)`);
-    if (!values.run) throw new UsageError('--run <run folder> is required');
+    const runUri = runOption(values.run, positionals);
     const port = intOption('port', values.port ?? process.env.PORT, 8080, 0);
     const maxUploadMb = positiveNumberOption('max-upload-mb', values['max-upload-mb']) ?? DEFAULT_LIMITS.maxUploadBytes / 1024 / 1024;
     const rateLimitPerMinute = intOption('rate-limit', values['rate-limit'], DEFAULT_LIMITS.rateLimitPerMinute, 0);
@@ -120,10 +119,10 @@ export const serveCommand: Command = {
 
     const queue = intOption('queue', values.queue, 200);
     const feedbackMaxMb = positiveNumberOption('feedback-max-mb', values['feedback-max-mb']) ?? DEFAULT_LIMITS.feedbackMaxBytes / 1024 / 1024;
-    const run = openStorage(values.run);
+    const run = openStorage(runUri);
     // In its own thread: the model's synchronous runs must not hold up accepting connections (see identifier-thread.ts).
     const identifier = await ThreadedIdentifier.open({
-      run: values.run,
+      run: runUri,
       model: values.model,
       threads: intOption('threads', values.threads, defaultThreads()),
       maxPixels: values['max-pixels'] ? intOption('max-pixels', values['max-pixels'], 1) : undefined,

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { DEFAULT_AUGMENT, train } from '../../index.js';
 import { UsageError, type Command } from '../command.js';
 import { defineOptions } from '../option-table.js';
-import { intOption } from '../options.js';
+import { intOption, runOption } from '../options.js';
 
 const OPTIONS = defineOptions({
   run: { type: 'string', value: 'PATH', help: 'a finished run of `fruits extract` (required)' },
@@ -56,8 +56,7 @@ export const trainCommand: Command = {
   options: [OPTIONS],
   async run(argv) {
     const { values, positionals } = OPTIONS.parse(argv);
-    if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]} (the run goes with --run)`);
-    if (!values.run) throw new UsageError('--run <run folder> is required');
+    const runUri = runOption(values.run, positionals);
     const augment = intOption('augment', values.augment, DEFAULT_AUGMENT, 0);
     const seed = intOption('seed', values.seed, 1, 0);
     const workers = intOption('workers', values.workers, availableParallelism());
@@ -75,7 +74,7 @@ export const trainCommand: Command = {
     let lastPrint = 0;
     try {
       const report = await train({
-        run: values.run,
+        run: runUri,
         augment,
         backgrounds: values.backgrounds,
         seed,
@@ -103,7 +102,7 @@ export const trainCommand: Command = {
           `validation scenes: top-1 ${pct(report.validation.sceneTop1)}, top-5 ${pct(report.validation.sceneTop5)}; through the app's views: ` +
           `top-1 ${pct(report.validation.servedTop1)}, top-5 ${pct(report.validation.servedTop5)}\n` +
           `answers from a score of ${report.threshold.value} (precision ${report.threshold.targetPrecision} on validation scenes); ${report.chosen.head === 'mlp' ? 'MLP head' : `linear probe, L2 ${report.chosen.l2}`}, temperature ${report.chosen.temperature}\n` +
-          `written: ${values.run}/classifier/model.json, classifier/report.json\n`,
+          `written: ${runUri}/classifier/model.json, classifier/report.json\n`,
       );
       return 0;
     } catch (error) {
