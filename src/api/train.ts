@@ -38,6 +38,7 @@ import {
   type TrainingCandidate,
 } from '../classifier/scene-classifier.js';
 import { DEFAULT_VIEW_SCALES, renderView, viewBoxes } from '../classifier/views.js';
+import { InputImages } from '../pipeline/input-images.js';
 
 export interface TrainOptions {
   run: string;
@@ -174,6 +175,7 @@ export async function train(options: TrainOptions): Promise<TrainingReport> {
   });
 
   // The threshold: validation sources rendered as larger scenes and seen through the served views.
+  const referenceImages = new InputImages(openStorage(manifest.input));
   const calibration = await calibrateOnViews(
     references,
     scenes.validationSources.length ? scenes.validationSources : references.paths.filter(isValidationSource),
@@ -186,9 +188,9 @@ export async function train(options: TrainOptions): Promise<TrainingReport> {
       count: options.calibrationScenes ?? 600,
       seed: spec.seed,
       threads,
-      input: openStorage(manifest.input),
+      input: referenceImages,
     },
-  );
+  ).finally(() => referenceImages.close());
   const targetPrecision = options.targetPrecision ?? 0.9;
   const { threshold, curve } = calibrateThreshold(calibration.scores, calibration.correct, targetPrecision);
   log(
@@ -372,7 +374,8 @@ async function calibrateOnViews(
     count: number;
     seed: number;
     threads: number;
-    input: Storage;
+    /** The reference images, by the paths the run's parts record (files, tar members, table rows). */
+    input: InputImages;
   },
 ): Promise<{ scores: number[]; correct: boolean[]; top1: number; top5: number }> {
   const rng = createRng(seedFor(o.seed, 'calibration'));

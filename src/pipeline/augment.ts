@@ -13,6 +13,7 @@ import { writeImageInto } from '../images/normalize.js';
 import { createRng, encodePng, jpegRoundTrip, randomScene, seedFor, type BackgroundPhoto, type RgbImage } from '../images/scene/index.js';
 import { AugmentStoppedError } from './errors.js';
 import type { StageContext } from './stage-context.js';
+import { InputImages } from './input-images.js';
 
 export interface AugmentSpec {
   /** Scenes made from each reference image. */
@@ -69,16 +70,18 @@ export async function augmentShard(
   const { featureDim: dim, inputSize: size } = extractor.info;
   const t0 = performance.now();
   const { paths, labels } = await referenceShard(context, shard);
+  // By the path the features part recorded: a file, a tar member or a table row (InputImages).
+  const references = new InputImages(input);
   const images: (RgbImage | undefined)[] = await Promise.all(
     paths.map(async (path) => {
       try {
-        const decoded = await decodeImage(await input.read(path), context.decode);
+        const decoded = await decodeImage(await references.read(path), context.decode);
         return { width: decoded.rgbWidth, height: decoded.rgbHeight, data: decoded.rgb };
       } catch {
         return undefined;
       }
     }),
-  );
+  ).finally(() => references.close());
   timings.read = performance.now() - t0;
   const byClass = new Map<string, RgbImage[]>();
   images.forEach((image, i) => {

@@ -111,6 +111,21 @@ describe('fruits train', () => {
     );
   });
 
+  test('a run made from WebDataset tars (fruits pack) trains on the same references: none skipped (it was a TypeError)', async () => {
+    // train reads the reference images again by the paths the run recorded: here `<tar>/<member>`.
+    const tars = join(s.dir, 'tars');
+    const packed = await runCli(['pack', s.images, tars, '--format', 'tar', '--images-per-file', '10']);
+    assert.equal(packed.code, 0, packed.stderr);
+    const run = join(s.dir, 'run-from-tars');
+    const made = await runCli(['extract', tars, run, '--model', s.model, '--workers', '1', '--shard-size', '16', '--pca-k', '8', '--quiet']);
+    assert.equal(made.code, 0, made.stderr);
+    const result = await runCli(['train', '--run', run, '--model', s.model, '--workers', '1', '--threads', '1', '--augment', '2']);
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(readFileSync(join(run, 'classifier', 'report.json'), 'utf8'));
+    assert.equal(report.augment.scenes, 32 * 2, 'every reference made its scenes, as from the folder');
+    assert.ok(report.validation.scenes > 0, 'calibration read its scenes’ sources from the tars too');
+  });
+
   test('bad usage exits 2 with one line', async () => {
     const r = await train('--augment', '-1');
     assert.equal(r.code, 2);
