@@ -225,6 +225,17 @@ describe('command line', () => {
       await assert.rejects(extractCommand.run(['in', 'out', '--engine', 'bullmq']), /UsageError|needs a Redis/);
       await assert.rejects(extractCommand.run(['in', 'out', '--engine', 'spark']), /--engine must be local or bullmq/);
       await assert.rejects(extractCommand.run(['in', 'out', '--redis', 'redis://h:1']), /--redis needs --engine bullmq/);
+      // Every option of the help's distributed section (the list comes from the declarations).
+      for (const flag of [
+        ['--detach'],
+        ['--attempts', '2'],
+        ['--backoff-ms', '5'],
+        ['--redis-timeout', '5s'],
+        ['--reduce-fan-in', '4'],
+        ['--enqueue-batch', '9'],
+        ['--run-id', 'r1'],
+      ])
+        await assert.rejects(extractCommand.run(['in', 'out', ...flag]), new RegExp(`${flag[0]} needs --engine bullmq`));
       await assert.rejects(extractCommand.run(['in', 'out', '--engine', 'bullmq', '--redis', 'redis://h:1', '--workers', '2']), /size the fleet/);
       await assert.rejects(extractCommand.run(['--engine', 'bullmq', '--redis', 'redis://h:1', '--run-id', 'r1']), /give --resume too/);
       await assert.rejects(extractCommand.run(['in', '--engine', 'bullmq', '--redis', 'redis://h:1']), /expected <input> and <output>/);

@@ -157,6 +157,11 @@ Exit codes: 0 done, 1 failed (or --fail-on-error with failed images), 2 bad usag
 4 no usable model, 5 the output holds another run or other files, 130 interrupted (the table: fruits --help).
 `;
 
+/** The options of the distributed section but --engine itself: each needs --engine bullmq (one list, the declarations). */
+const BULLMQ_ONLY = Object.entries(OPTIONS.declarations)
+  .filter(([name, d]) => 'section' in d && d.section === DISTRIBUTED && name !== 'engine')
+  .map(([name]) => name);
+
 export const extractCommand: Command = {
   name: 'extract',
   summary: 'images → MobileNetV2 features → PCA → Parquet (local threads, or workers via Redis)',
@@ -167,9 +172,8 @@ export const extractCommand: Command = {
     if (values.engine !== 'local' && values.engine !== 'bullmq') throw new UsageError(`--engine must be local or bullmq, not "${values.engine}"`);
     const distributed = values.engine === 'bullmq' ? BullmqCoordinatorOptions.parse(values, positionals) : undefined;
     if (!distributed && positionals.length !== 2) throw new UsageError('expected <input> and <output>');
-    const bullmqOnly = (['redis', 'detach', 'attempts', 'backoff-ms', 'run-id', 'redis-timeout', 'reduce-fan-in', 'enqueue-batch'] as const).filter(
-      (o) => values[o] !== undefined && values[o] !== false,
-    );
+    const given = values as Record<string, unknown>;
+    const bullmqOnly = BULLMQ_ONLY.filter((o) => given[o] !== undefined && given[o] !== false);
     if (!distributed && bullmqOnly.length > 0) throw new UsageError(`--${bullmqOnly[0]} needs --engine bullmq`);
     let [inputUri, outputUri] = positionals;
     if (values.resume && values.overwrite) throw new UsageError('--resume and --overwrite exclude each other');
