@@ -107,7 +107,7 @@ export class QueueStatus {
         return report;
       }
       report.featurized = await countUnder(output, layout.folders.featurized);
-      report.projected = await countUnder(output, 'results/');
+      report.projected = await countUnder(output, layout.folders.results);
     } catch (error) {
       report.storageError = (error as Error).message;
     }

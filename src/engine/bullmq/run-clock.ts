@@ -48,7 +48,6 @@ export class RunClock {
  * run whose clock file was lost still commits (with the timings it can measure).
  */
 async function readOptional<T>(output: Storage, schema: z.ZodType<T>, key: string): Promise<T | undefined> {
-  if (!(await output.exists(key))) return undefined;
   try {
     return parseRunFile(schema, (await output.read(key)).toString(), key);
   } catch (error) {
