@@ -13,7 +13,6 @@ import { writeImageInto } from '../images/normalize.js';
 import { createRng, encodePng, jpegRoundTrip, randomScene, seedFor, type BackgroundPhoto, type RgbImage } from '../images/scene/index.js';
 import { AugmentStoppedError } from './errors.js';
 import type { StageContext } from './stage-context.js';
-import { InputImages } from './input-images.js';
 
 export interface AugmentSpec {
   /** Scenes made from each reference image. */
@@ -66,12 +65,13 @@ export async function augmentShard(
   shouldStop: () => boolean = () => false,
 ): Promise<AugmentResult> {
   const timings = { read: 0, compose: 0, jpeg: 0, inference: 0, write: 0 };
-  const { extractor, input, output } = context;
+  const { extractor, output } = context;
   const { featureDim: dim, inputSize: size } = extractor.info;
   const t0 = performance.now();
   const { paths, labels } = await referenceShard(context, shard);
-  // By the path the features part recorded: a file, a tar member or a table row (InputImages).
-  const references = new InputImages(input);
+  // By the path the features part recorded: a file, a tar member or a table row (context.inputImages keeps the
+  // tar and table indexes for the run; the table readers' row groups are let go after each shard).
+  const references = context.inputImages;
   const images: (RgbImage | undefined)[] = await Promise.all(
     paths.map(async (path) => {
       try {

@@ -50,6 +50,7 @@ export class InputImages {
     }
   }
 
+  /** Lets go of the tables' row groups read so far; the listing and the indexes stay for later reads. */
   async close(): Promise<void> {
     await Promise.all([...this.readers.values()].map((r) => r.close()));
     this.readers.clear();

@@ -6,11 +6,14 @@ import { ScatterKernel } from '../pca/matrix-kernels.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
 import type { RunSpec } from '../dataset/run-spec.js';
+import { InputImages } from './input-images.js';
 
 /** What a worker holds for the whole run: storages, one model session, one scatter kernel. */
 export interface StageContext {
   spec: RunSpec;
   input: Storage;
+  /** The input's images by the paths the run records (augmentation re-reads references): indexes kept per run. */
+  inputImages: InputImages;
   output: Storage;
   extractor: FeatureExtractor;
   scatter: ScatterKernel;
@@ -29,9 +32,11 @@ export async function openStageContext(options: ContextOptions): Promise<StageCo
   const { spec } = options;
   const extractor = await FeatureExtractor.open(options.modelPath, { threads: options.threads, expectedSha256: spec.model.sha256 });
   const scatter = await ScatterKernel.create(options.threads);
+  const input = openStorage(spec.input);
   return {
     spec,
-    input: openStorage(spec.input),
+    input,
+    inputImages: new InputImages(input),
     output: openStorage(spec.output),
     extractor,
     scatter,
@@ -43,4 +48,5 @@ export async function openStageContext(options: ContextOptions): Promise<StageCo
 export async function closeStageContext(context: StageContext): Promise<void> {
   await context.extractor.close();
   await context.scatter.close();
+  await context.inputImages.close();
 }
