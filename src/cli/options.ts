@@ -21,3 +21,16 @@ export function runOption(run: string | undefined, positionals: string[]): strin
   if (!run) throw new UsageError('--run <run folder> is required');
   return run;
 }
+
+/** `--run` as the commands on a finished run declare it (serve, identify, evaluate). */
+export const RUN_OPTION = { type: 'string', value: 'PATH|URI', help: 'a finished run of `fruits extract` (required)' } as const;
+
+/** `--model` of the app commands (serve, identify): by default the run's own model. */
+export const RUN_MODEL_OPTION = {
+  type: 'string',
+  value: 'PATH',
+  help: [
+    "ONNX model file or folder (default: the run's own model, found by the sha256",
+    'it recorded in FRUITS_MODEL_DIR, the cache, then the path it recorded; or FRUITS_MODEL)',
+  ],
+} as const;

@@ -14,10 +14,10 @@ import {
 } from '../../index.js';
 import { UsageError, type Command } from '../command.js';
 import { defineOptions } from '../option-table.js';
-import { intOption, runOption } from '../options.js';
+import { intOption, RUN_OPTION, runOption } from '../options.js';
 
 const OPTIONS = defineOptions({
-  run: { type: 'string', value: 'PATH|URI', help: 'a finished run of `fruits extract` (required)' },
+  run: RUN_OPTION,
   folds: { type: 'string', value: 'N', help: 'number of folds (default 5)' },
   seed: { type: 'string', value: 'N', help: 'fold assignment seed (default 1)' },
   space: { type: 'string', value: 'S', default: 'both', help: 'pca, full or both (default both)' },

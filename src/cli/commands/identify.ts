@@ -4,19 +4,12 @@ import { basename } from 'node:path';
 import { type ApiAnswer, buildAnswer, DEFAULT_THRESHOLDS, Identifier, ImageDecodeError, type Method, openFruitDirectory } from '../../index.js';
 import { UsageError, type Command } from '../command.js';
 import { defineOptions } from '../option-table.js';
-import { intOption } from '../options.js';
+import { intOption, RUN_MODEL_OPTION, RUN_OPTION } from '../options.js';
 import { methodOption, positiveNumberOption } from './serve.js';
 
 const OPTIONS = defineOptions({
-  run: { type: 'string', value: 'PATH|URI', help: 'a finished run of `fruits extract` (required)' },
-  model: {
-    type: 'string',
-    value: 'PATH',
-    help: [
-      "ONNX model file or folder (default: the run's own model, found by the sha256",
-      'it recorded in FRUITS_MODEL_DIR, the cache, then the path it recorded; or FRUITS_MODEL)',
-    ],
-  },
+  run: RUN_OPTION,
+  model: RUN_MODEL_OPTION,
   method: { type: 'string', value: 'M', help: 'probe (softmax probe, default) or knn (k nearest neighbours, cosine in PCA space)' },
   lang: { type: 'string', value: 'L', help: 'fr or en: language of the names in the text output (default en; --json has both)' },
   'min-score': {

@@ -3,18 +3,11 @@ import { createApp, DEFAULT_LIMITS, DEFAULT_THRESHOLDS, type Method, openFruitDi
 import { UsageError, type Command } from '../command.js';
 import { defineOptions } from '../option-table.js';
 import { ListenError } from '../errors.js';
-import { intOption, runOption } from '../options.js';
+import { intOption, RUN_MODEL_OPTION, RUN_OPTION, runOption } from '../options.js';
 
 const OPTIONS = defineOptions({
-  run: { type: 'string', value: 'PATH|URI', help: 'a finished run of `fruits extract` (required)' },
-  model: {
-    type: 'string',
-    value: 'PATH',
-    help: [
-      "ONNX model file or folder (default: the run's own model, found by the sha256",
-      'it recorded in FRUITS_MODEL_DIR, the cache, then the path it recorded; or FRUITS_MODEL)',
-    ],
-  },
+  run: RUN_OPTION,
+  model: RUN_MODEL_OPTION,
   port: { type: 'string', value: 'N', help: 'TCP port (default: PORT, else 8080; 0 picks a free port)' },
   host: {
     type: 'string',
