@@ -15,7 +15,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RedisServer } from '../test/support/redis-server.js';
-import { measuredRun, RedisMemory, writeTarInput, type RunFigures, type SpawnCli, type WorkerLog } from '../test/support/scale-run.js';
+import { measuredRun, RedisMemory, warmUpRun, writeTarInput, type RunFigures, type SpawnCli, type WorkerLog } from '../test/support/scale-run.js';
 import { writeTinyModel } from '../test/support/tiny-model.js';
 import { cliArgs } from './cli.js';
 
@@ -83,22 +83,10 @@ const fleet = Array.from({ length: workers }, (_, i) =>
 const runs: RunFigures[] = [];
 try {
   while (workerLogs.filter((l) => l.msg === 'worker started').length < workers) await new Promise((r) => setTimeout(r, 100));
-  // A warm-up run (2 shards): Redis loads BullMQ's scripts, the workers download and open the model, so the
-  // measured runs count neither.
-  const warmInput = join(scratch, 'warm-up');
-  writeTarInput(warmInput, { images: 2 * shardSize, perTar: shardSize, classes: 2 });
-  await measuredRun({
-    spawn: spawnCli,
-    redisUrl: redis.url,
-    memory,
-    workerLogs: () => workerLogs,
-    input: warmInput,
-    output: join(scratch, 'out-warm-up'),
-    model,
-    shardSize,
-    batchSize: Number(values['batch-size']),
-    fanIn: 16,
-  });
+  await warmUpRun(
+    { spawn: spawnCli, redisUrl: redis.url, memory, workerLogs: () => workerLogs, model, shardSize, batchSize: Number(values['batch-size']) },
+    scratch,
+  );
   const fanIns = [Number(values['fan-in']), ...(flat ? [Math.max(2, 2 ** Math.ceil(Math.log2(shards)))] : [])];
   for (const fanIn of fanIns) {
     say(`run with reduce fan-in ${fanIn} (${shards} shards of ${shardSize}) …`);
