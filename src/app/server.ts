@@ -7,6 +7,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, Hono } from 'hono';
 import type { BlankEnv } from 'hono/types';
 import { secureHeaders } from 'hono/secure-headers';
+import { acceptFirst } from './accept-first.js';
 import type { AppOptions } from './context.js';
 import { HttpError, httpErrorOf, type ErrorCode } from './errors.js';
 import { FeedbackStore } from './feedback-store.js';
@@ -138,6 +139,8 @@ export function startServer(app: Hono, options: { port: number; host: string; re
     // Requests Node's HTTP parser rejects before any route runs (headers over 16 KB, a bad Content-Length, a timed-out
     // request) get the API's JSON error shape too, instead of Node's empty-bodied default.
     server.on('clientError', (error: NodeJS.ErrnoException, socket) => answerClientError(error, socket));
+    // A burst of new connections is accepted before the uploads in progress get more reading (see accept-first.ts).
+    acceptFirst.watch(server);
     // A client that trickles its headers or body (slowloris) is cut off; the identify route has its own timer.
     server.headersTimeout = 20_000;
     server.requestTimeout = options.requestTimeoutMs + 30_000;

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
+import { acceptFirst } from './accept-first.js';
 import { CpuTurns } from './cpu-turns.js';
 import { HttpError } from './errors.js';
 import { multipartBoundary, MultipartError, parseMultipart } from './multipart.js';
@@ -86,9 +87,12 @@ function readIncoming(incoming: IncomingMessage, maxBytes: number, tooLarge: () 
     const chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
+    // Paused while a burst of new connections is accepted (see accept-first.ts); adding 'data' does not undo that.
+    const untrack = acceptFirst.track(incoming);
     const finish = (error?: Error) => {
       if (settled) return;
       settled = true;
+      untrack();
       incoming.off('data', onData);
       incoming.off('end', onEnd);
       incoming.off('error', onError);
