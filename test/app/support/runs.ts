@@ -57,7 +57,8 @@ export async function sampleRun(): Promise<{ run: string; modelDir: string; data
   if (!assets) throw new Error('real assets not available');
   const modelPath = join(assets.modelDir, 'mobilenet_v2_1.0_224_keras_features_nhwc.onnx');
   const sample = join(assets.dataDir, 'fruits-360-sample');
-  const cacheRoot = join(tmpdir(), 'fruits-test-runs');
+  // Outside the run's own temporary folder (test/support/temp-root.ts): kept for the next run.
+  const cacheRoot = join(process.env.FRUITS_TEST_SYSTEM_TMPDIR ?? tmpdir(), 'fruits-test-runs');
   mkdirSync(cacheRoot, { recursive: true });
   const run = join(cacheRoot, `sample-${pipelineFingerprint(modelPath, sample)}`);
   if (!existsSync(join(run, '_SUCCESS'))) {
