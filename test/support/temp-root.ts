@@ -7,7 +7,7 @@
  * The folder of the shared sample run (test/app/support/runs.ts) stays in the system's temporary folder,
  * FRUITS_TEST_SYSTEM_TMPDIR, so that it is kept from one run to the next.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
@@ -15,6 +15,8 @@ import { isMainThread } from 'node:worker_threads';
 if (isMainThread && !process.env.FRUITS_TEST_SYSTEM_TMPDIR) {
   const system = tmpdir();
   const root = mkdtempSync(join(system, 'fruits-test-'));
+  // Writable by everyone, sticky, as /tmp is: as root, test/e2e/extract.test.ts runs the CLI as `nobody`.
+  chmodSync(root, 0o1777);
   process.env.FRUITS_TEST_SYSTEM_TMPDIR = system;
   process.env.TMPDIR = root;
   process.on('exit', () => rmSync(root, { recursive: true, force: true }));
