@@ -9,6 +9,7 @@ import type { BlankEnv } from 'hono/types';
 import { secureHeaders } from 'hono/secure-headers';
 import { acceptFirst } from './accept-first.js';
 import type { AppOptions } from './context.js';
+import { describeIssues } from '../errors/issues.js';
 import { HttpError, httpErrorOf, type ErrorCode } from './errors.js';
 import { FeedbackStore } from './feedback-store.js';
 import { rateLimit } from './middleware/rate-limit.js';
@@ -50,8 +51,7 @@ export function createApp(options: AppOptions): OpenAPIHono<BlankEnv> {
     // A request that fails a route's declared schema answers like every other error (see httpErrorOf).
     defaultHook: (result) => {
       if (!result.success) {
-        const issues = result.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ');
-        throw new HttpError(400, 'bad-request', `invalid request: ${issues}`, {}, { cause: result.error });
+        throw new HttpError(400, 'bad-request', `invalid request: ${describeIssues(result.error, 'request')}`, {}, { cause: result.error });
       }
     },
   });

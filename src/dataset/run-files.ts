@@ -14,6 +14,7 @@
  * @module
  */
 import { z } from 'zod';
+import { describeIssues } from '../errors/issues.js';
 import type { Storage } from '../storage/storage.js';
 import { RunFileError } from './errors.js';
 import type { FeaturizeResult } from './featurize-marker.js';
@@ -167,10 +168,10 @@ export function parseRunFile<T>(schema: z.ZodType<T>, text: string, key: string,
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
-    const fields = parsed.error.issues
-      .slice(0, 5)
-      .map((i) => `${i.path.join('.') || '(top)'}: ${/received undefined$/.test(i.message) ? 'missing' : i.message}`)
-      .join('; ');
+    const fields = describeIssues(parsed.error, '(top)', {
+      limit: 5,
+      message: (i) => (/received undefined$/.test(i.message) ? 'missing' : i.message),
+    });
     throw new RunFileError(`${where} is not a fruits ${describe(key)}: ${fields}`, { cause: parsed.error, key });
   }
   return parsed.data;

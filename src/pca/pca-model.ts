@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeIssues } from '../errors/issues.js';
 import type { Moments } from './moments.js';
 import { ReflectorBlockKernel } from './matrix-kernels.js';
 import { symmetricEigen } from './symmetric-eigen.js';
@@ -131,8 +132,7 @@ export function pcaModelFromJson(text: string): PcaModel {
     throw new PcaFormatError(`unknown PCA model format ${String((raw as { format?: unknown } | null)?.format)}`);
   const parsed = pcaModelJson.safeParse(raw);
   if (!parsed.success) {
-    const fields = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`);
-    throw new PcaFormatError(`not a readable PCA model: ${fields.join('; ')}`, { cause: parsed.error });
+    throw new PcaFormatError(`not a readable PCA model: ${describeIssues(parsed.error, '(top)', { limit: 5 })}`, { cause: parsed.error });
   }
   const json = parsed.data;
   const components = new Float32Array(json.k * json.dim);

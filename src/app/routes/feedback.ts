@@ -3,6 +3,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import sharp from 'sharp';
 import { decodeImage, DEFAULT_DECODE } from '../../images/decode.js';
+import { describeIssues } from '../../errors/issues.js';
 import { sha256Bytes } from '../../model/sha256.js';
 import type { AppOptions } from '../context.js';
 import type { FeedbackStore } from '../feedback-store.js';
@@ -70,8 +71,7 @@ export function registerFeedback(app: OpenAPIHono, options: AppOptions, store: F
     const { photo, fields } = await readUpload(c.req.raw, options.maxUploadBytes, { incoming: incomingOf(c) });
     const parsed = schema.safeParse(fields);
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'form'}: ${i.message}`).join('; ');
-      throw new HttpError(400, 'invalid-feedback', `invalid correction: ${issues}`);
+      throw new HttpError(400, 'invalid-feedback', `invalid correction: ${describeIssues(parsed.error, 'form')}`);
     }
     const sha256 = sha256Bytes(photo);
     const existing = await store.find(sha256);

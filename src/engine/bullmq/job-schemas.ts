@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RunFileError } from '../../dataset/errors.js';
+import { describeIssues } from '../../errors/issues.js';
 import { layout } from '../../dataset/layout.js';
 import type { Plan } from '../../dataset/plan.js';
 import { parseRunFile, planSchema } from '../../dataset/run-files.js';
@@ -37,7 +38,7 @@ export function parseJob(name: string, data: unknown): ParsedJob {
   const schema = name === 'featurize' || name === 'project' ? shardJob : name === 'merge' ? mergeJob : runJob;
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
-    throw new InvalidJobError(`invalid ${name} job: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'data'}: ${i.message}`).join('; ')}`);
+    throw new InvalidJobError(`invalid ${name} job: ${describeIssues(parsed.error, 'data')}`);
   }
   return { name: name as JobName, ...parsed.data } as ParsedJob;
 }
@@ -76,13 +77,7 @@ export function parsePlan(text: string, where: string): Plan {
   }
   const trusted = trustedPlan.safeParse(plan);
   if (!trusted.success) {
-    throw new InvalidJobError(
-      `${where} is not a plan this worker runs: ${trusted.error.issues
-        .map((i) => `${i.path.join('.')}: ${i.message}`)
-        .join('; ')
-        .slice(0, 400)}`,
-      { cause: trusted.error },
-    );
+    throw new InvalidJobError(`${where} is not a plan this worker runs: ${describeIssues(trusted.error, '').slice(0, 400)}`, { cause: trusted.error });
   }
   return plan;
 }
