@@ -169,7 +169,7 @@ async function probeHealth<T>(
   return { result, healthMs, peakRssMb };
 }
 
-/** "80 probes on new connections, max 212 ms, 0 over 1 s, median 3 ms". */
+/** "80 probes on new connections, max 212 ms, median 3 ms, 0 over 1 s". */
 function healthSummary(healthMs: (number | null)[]): string {
   const answered = healthMs.filter((ms): ms is number => ms !== null).sort((a, b) => a - b);
   const over = healthMs.filter((ms) => ms === null || ms > 1000).length;

@@ -6,7 +6,6 @@ import { ProjectionKernel } from '../pca/matrix-kernels.js';
 import { readPcaModel } from '../dataset/run-files.js';
 import type { Storage } from '../storage/storage.js';
 
-/** features part → results part: every row's features projected onto the run's PCA basis. */
 /**
  * The projection onto the run's PCA basis, from its pca/model.json: what both engines open once per run (per
  * thread or worker) before their first project task.
@@ -16,6 +15,7 @@ export async function openProjection(output: Storage, threads: number): Promise<
   return ProjectionKernel.create(model.mean, model.components, model.k, threads);
 }
 
+/** features part → results part: every row's features projected onto the run's PCA basis. */
 export async function projectShard(output: Storage, projection: ProjectionKernel, shard: number): Promise<{ rows: number }> {
   const table = await readPart(output, layout.features(shard), ['path', 'label', 'features']);
   const rows = table.numRows;

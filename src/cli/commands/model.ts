@@ -1,6 +1,5 @@
 import { statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
   buildModel,
   BUILT_MODEL_FILE,
@@ -106,24 +105,8 @@ export const modelCommand: Command = {
   },
 };
 
-/**
- * parseArgs, with its errors (unknown option, missing value) reported as usage errors (exit 2); main.ts rewrites
- * parseArgs's own text, kept as the cause, to one line.
- */
-function parseOptions<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
-  try {
-    return parseArgs(config);
-  } catch (error) {
-    throw new UsageError((error as Error).message, { cause: error });
-  }
-}
-
 async function fetch(argv: string[]): Promise<number> {
-  const { values, positionals } = parseOptions({
-    args: argv,
-    allowPositionals: true,
-    options: FETCH_OPTIONS.parseOptions,
-  });
+  const { values, positionals } = FETCH_OPTIONS.parse(argv);
   if (positionals.length > 0) throw new UsageError(`fetch takes no arguments (got ${positionals.join(' ')})`);
   const progress = new ModelProgressReporter(process.stderr, values.quiet);
   const result = await fetchModel({
@@ -142,11 +125,7 @@ async function fetch(argv: string[]): Promise<number> {
 }
 
 async function build(argv: string[]): Promise<number> {
-  const { values, positionals } = parseOptions({
-    args: argv,
-    allowPositionals: true,
-    options: BUILD_OPTIONS.parseOptions,
-  });
+  const { values, positionals } = BUILD_OPTIONS.parse(argv);
   if (positionals.length > 0) throw new UsageError(`build takes options only (got ${positionals.join(' ')})`);
   if (!values.from || !values.out) throw new UsageError('build needs --from <npy-folder|weights.h5> and --out <model.onnx>');
   const progress = new ModelProgressReporter(process.stderr, values.quiet);
@@ -176,11 +155,7 @@ interface ModelInfoReport {
 }
 
 async function info(argv: string[]): Promise<number> {
-  const { values, positionals } = parseOptions({
-    args: argv,
-    allowPositionals: true,
-    options: INFO_OPTIONS.parseOptions,
-  });
+  const { values, positionals } = INFO_OPTIONS.parse(argv);
   if (positionals.length > 1) throw new UsageError('info takes at most one model path');
   let path: string;
   let foundBy: LocatedModel['source'] | undefined;
